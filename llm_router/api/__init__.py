@@ -1,0 +1,1 @@
+"""HTTP surfaces: the app factory, /chat/, /v1/*, streaming, errors, middleware."""

@@ -1,0 +1,93 @@
+"""The application factory: settings in, a FastAPI app out. Nothing global."""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import orjson
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.responses import Response
+
+from llm_router.api import chat, openai_compat
+from llm_router.api.errors import error_response, surface_of, validation_error
+from llm_router.api.middleware import BodyTooLarge, GatewayMiddleware
+from llm_router.config.router_config import build_router_config
+from llm_router.config.settings import Settings
+from llm_router.errors import InvalidRequest, RouterError
+from llm_router.gateway import Gateway
+from llm_router.providers.factory import ChatModelFactory
+from llm_router.providers.http import UpstreamClient
+from llm_router.routing.router import Router
+
+log = logging.getLogger("llm_router")
+
+
+def create_app(settings: Settings | None = None, config_path: str | None = None) -> FastAPI:
+    """Build the service from ``settings`` (read from the environment and ``.env`` if None)
+    and the router config file at ``config_path`` (or ``LLM_ROUTER_CONFIG``), if any."""
+    settings = settings or Settings()
+    config = build_router_config(settings, config_path or settings.llm_router_config)
+    http = UpstreamClient()
+    factory = ChatModelFactory(config.deployments, http)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await http.start()
+        log.info("llm-router ready; providers configured: %s", ", ".join(factory.available()) or "none")
+        try:
+            yield
+        finally:
+            await http.close()
+
+    app = FastAPI(title="llm-router", version="0.1.0", lifespan=lifespan,
+                  docs_url=None, redoc_url=None)
+    app.state.settings = settings
+    app.state.gateway = Gateway(Router(config, factory))
+    app.include_router(chat.router)
+    app.include_router(openai_compat.router)
+    _add_health(app, factory)
+    _add_error_handlers(app)
+    key = settings.llm_router_api_key.get_secret_value() if settings.llm_router_api_key else None
+    app.add_middleware(GatewayMiddleware, api_key=key,
+                       max_body_bytes=settings.llm_router_max_body_bytes)
+    return app
+
+
+def _add_health(app: FastAPI, factory: ChatModelFactory) -> None:
+    @app.get("/health")
+    async def health() -> Response:
+        body = {"status": "ok", "providers": factory.available()}
+        return Response(orjson.dumps(body), media_type="application/json")
+
+
+def _add_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(RequestValidationError)
+    async def on_validation(request: Request, exc: RequestValidationError) -> Response:
+        return validation_error(exc, surface_of(request))
+
+    @app.exception_handler(BodyTooLarge)
+    async def on_too_large(request: Request, exc: BodyTooLarge) -> Response:
+        return error_response(InvalidRequest("Request body is too large.", None, 413), surface_of(request))
+
+    @app.exception_handler(RouterError)
+    async def on_router_error(request: Request, exc: RouterError) -> Response:
+        return error_response(exc, surface_of(request))
+
+    @app.exception_handler(Exception)
+    async def on_error(request: Request, exc: Exception) -> Response:
+        return error_response(exc, surface_of(request))
+
+
+def warn_if_exposed(host: str, settings: Settings) -> None:
+    """Log a warning when binding beyond loopback with no gateway key set."""
+    try:
+        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = False
+    if not loopback and settings.llm_router_api_key is None:
+        log.warning("binding %s without LLM_ROUTER_API_KEY: anyone who can reach this "
+                    "port can spend your provider keys", host)

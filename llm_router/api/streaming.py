@@ -1,0 +1,80 @@
+"""A streaming ASGI response that cancels its source the moment the client goes away,
+and can cut the connection (no final chunk) when a stream fails midway."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Awaitable
+from typing import TypeVar
+
+from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
+
+log = logging.getLogger("llm_router.stream")
+T = TypeVar("T")
+
+
+class StreamAborted(Exception):
+    """Raised by a body iterator to end the response without its terminating chunk."""
+
+
+class StreamBody(Response):
+    """Sends ``chunks`` as they come. A client disconnect cancels the iterator (and with
+    it the upstream request); StreamAborted closes the connection without completing."""
+
+    def __init__(self, chunks: AsyncIterator[bytes], media_type: str,
+                 headers: dict[str, str] | None = None) -> None:
+        super().__init__(None, 200, headers, media_type)
+        self.chunks = chunks
+
+    def render(self, content: object) -> bytes:
+        return b""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        headers = [(k, v) for k, v in self.raw_headers if k != b"content-length"]
+        await send({"type": "http.response.start", "status": self.status_code, "headers": headers})
+        try:
+            completed = await cancel_on_disconnect(receive, self._pump(send))
+        except StreamAborted:
+            return  # leave the response incomplete: the server closes the connection
+        if completed is None:
+            log.info("client disconnected; upstream stream cancelled")
+            return
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+    async def _pump(self, send: Send) -> bool:
+        try:
+            async for chunk in self.chunks:
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        finally:
+            await self.chunks.aclose()  # type: ignore[attr-defined]
+        return True
+
+
+async def cancel_on_disconnect(receive: Receive, work: Awaitable[T]) -> T | None:
+    """Run ``work``; if the client disconnects first, cancel it and return None."""
+    task = asyncio.ensure_future(work)
+    watcher = asyncio.ensure_future(_wait_disconnect(receive))
+    try:
+        done, _ = await asyncio.wait((task, watcher), return_when=asyncio.FIRST_COMPLETED)
+    except asyncio.CancelledError:
+        task.cancel()
+        raise
+    finally:
+        watcher.cancel()
+    if task in done:
+        return task.result()
+    task.cancel()
+    try:
+        await task
+    except (asyncio.CancelledError, Exception):
+        pass
+    return None
+
+
+async def _wait_disconnect(receive: Receive) -> None:
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return

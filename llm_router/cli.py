@@ -1,0 +1,88 @@
+"""The ``llm-router`` command: ``serve`` and ``check-config``."""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import logging
+import os
+import sys
+from collections.abc import Sequence
+
+from llm_router.config.router_config import RouterConfig, build_router_config
+from llm_router.config.settings import Settings
+from llm_router.errors import ConfigError
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="llm-router", description="An LLM gateway.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="run the HTTP service under uvicorn")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1)
+    serve.add_argument("--config", help="router config file (default: $LLM_ROUTER_CONFIG)")
+    serve.add_argument("--log-level", default=None)
+    check = commands.add_parser("check-config", help="validate a config file and print its routes")
+    check.add_argument("file")
+    return parser
+
+
+def serve(args: argparse.Namespace) -> int:
+    """Run the service; uvloop and httptools are used when installed."""
+    import uvicorn
+
+    from llm_router.api.app import warn_if_exposed
+
+    if args.config:
+        os.environ["LLM_ROUTER_CONFIG"] = args.config  # read again by each worker's create_app
+    settings = Settings()
+    level = (args.log_level or settings.llm_router_log_level).upper()
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    build_router_config(settings, settings.llm_router_config)  # fail fast on a bad file
+    warn_if_exposed(args.host, settings)
+    uvicorn.run(
+        "llm_router.api.app:create_app",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        loop="uvloop" if importlib.util.find_spec("uvloop") else "asyncio",
+        http="httptools" if importlib.util.find_spec("httptools") else "h11",
+        log_level=level.lower(),
+        access_log=False,
+    )
+    return 0
+
+
+def check_config(args: argparse.Namespace) -> int:
+    """Validate a config file and print the resolved routes (never keys)."""
+    config = build_router_config(Settings(), args.file)
+    print(describe_config(config))
+    return 0
+
+
+def describe_config(config: RouterConfig) -> str:
+    """Human-readable routes and deployments."""
+    lines = ["deployments:"]
+    for name, d in sorted(config.deployments.items()):
+        key = "key set" if d.api_key else "no key"
+        lines.append(f"  {name}: {d.provider} {d.model} at {d.base_url} ({key}, weight {d.weight:g})")
+    lines.append("routes:")
+    for name, route in sorted(config.routes.items()):
+        lines.append(f"  {name} ({route.strategy}): {' -> '.join(route.deployments)}")
+    p = config.policy
+    lines.append(f"retries: {p.retries} per deployment, backoff {p.backoff_base:g}s..{p.backoff_max:g}s")
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``llm-router`` console script."""
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "serve":
+            return serve(args)
+        return check_config(args)
+    except ConfigError as exc:
+        print(f"llm-router: configuration error: {exc.message}", file=sys.stderr)
+        return 2

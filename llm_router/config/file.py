@@ -1,0 +1,172 @@
+"""The router config file (YAML): deployments, routes and settings, validated once.
+
+Secrets are referenced as ``${VAR}`` (or ``${VAR:-default}``) and resolved from the
+environment; an invalid file raises ConfigError naming the line and field."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from llm_router.errors import ConfigError
+from llm_router.routing.strategies import Strategy
+
+_VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+ProviderName = Literal["openai", "anthropic", "cohere", "openai-compatible", "local"]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class TimeoutsIn(_Model):
+    """Seconds; each optional."""
+
+    connect: float | None = Field(None, gt=0)
+    first_byte: float | None = Field(None, gt=0)
+    stream_idle: float | None = Field(None, gt=0)
+    total: float | None = Field(None, gt=0)
+
+
+class PriceIn(_Model):
+    """USD per million tokens."""
+
+    input: float = Field(ge=0)
+    output: float = Field(ge=0)
+    cached_input: float | None = Field(None, ge=0)
+
+
+class DeploymentIn(_Model):
+    """One ``deployments:`` entry."""
+
+    provider: ProviderName
+    model: str = Field(min_length=1)
+    api_key: str | None = None
+    base_url: str | None = None
+    weight: float = Field(1.0, ge=0)
+    retries: int | None = Field(None, ge=0, le=10)
+    timeouts: TimeoutsIn | None = None
+    price: PriceIn | None = None
+    max_concurrency: int | None = Field(None, gt=0)
+    drop_params: bool = False
+    anthropic_version: str | None = None
+
+
+class RouteIn(_Model):
+    """One ``routes:`` entry: an alias for an ordered list of deployments."""
+
+    strategy: Strategy = "fallback"
+    deployments: list[str] = Field(min_length=1)
+
+
+class BackoffIn(_Model):
+    base: float = Field(0.5, gt=0)
+    max: float = Field(8.0, gt=0)
+
+
+class CooldownIn(_Model):
+    failures: int = Field(3, ge=1)
+    base: float = Field(5.0, gt=0)
+    max: float = Field(300.0, gt=0)
+
+
+class RetryBudgetIn(_Model):
+    ratio: float = Field(0.2, ge=0, le=1)
+    minimum: int = Field(3, ge=0)
+
+
+class SettingsIn(_Model):
+    """The optional ``settings:`` block."""
+
+    retries: int = Field(2, ge=0, le=10)
+    timeouts: TimeoutsIn = TimeoutsIn()
+    backoff: BackoffIn = BackoffIn()
+    max_retry_after: float = Field(60.0, ge=0)
+    cooldown: CooldownIn = CooldownIn()
+    retry_budget: RetryBudgetIn = RetryBudgetIn()
+    prices: dict[str, PriceIn] = Field(default_factory=dict)
+
+
+class ConfigFile(_Model):
+    """The whole file."""
+
+    deployments: dict[str, DeploymentIn] = Field(default_factory=dict)
+    routes: dict[str, RouteIn] = Field(default_factory=dict)
+    settings: SettingsIn = SettingsIn()
+
+
+def load_config(path: str | Path, environ: Mapping[str, str] | None = None) -> ConfigFile:
+    """Parse, substitute ``${VAR}`` and validate the file at ``path``."""
+    environ = os.environ if environ is None else environ
+    try:
+        text = Path(path).read_text()
+    except OSError as exc:
+        raise ConfigError(f"Cannot read config file {path}: {exc.strerror}.") from None
+    try:
+        root = yaml.compose(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+    data = _substitute(yaml.safe_load(text) or {}, environ, path, root)
+    try:
+        config = ConfigFile.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        loc = tuple(first["loc"])
+        raise ConfigError(f"{path}:{_line(root, loc)}: {'.'.join(map(str, loc))}: {first['msg']}") from None
+    _check_references(config, path, root)
+    return config
+
+
+def _substitute(value: Any, environ: Mapping[str, str], path: str | Path, root: Any,
+                loc: tuple[Any, ...] = ()) -> Any:
+    if isinstance(value, dict):
+        return {k: _substitute(v, environ, path, root, (*loc, k)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_substitute(v, environ, path, root, (*loc, i)) for i, v in enumerate(value)]
+    if not isinstance(value, str):
+        return value
+
+    def replace(match: re.Match[str]) -> str:
+        name, default = match.group(1), match.group(2)
+        if name in environ:
+            return environ[name]
+        if default is not None:
+            return default
+        where = ".".join(map(str, loc))
+        raise ConfigError(f"{path}:{_line(root, loc)}: {where}: environment variable {name} is not set.")
+
+    return _VARIABLE.sub(replace, value)
+
+
+def _check_references(config: ConfigFile, path: str | Path, root: Any) -> None:
+    for name, route in config.routes.items():
+        for i, target in enumerate(route.deployments):
+            if target not in config.deployments:
+                loc = ("routes", name, "deployments", i)
+                raise ConfigError(f"{path}:{_line(root, loc)}: routes.{name}.deployments: "
+                                  f"unknown deployment '{target}'.")
+        if name in config.deployments:
+            raise ConfigError(f"{path}: '{name}' is both a route and a deployment.")
+
+
+def _line(node: Any, loc: tuple[Any, ...]) -> int:
+    """The 1-based line of the YAML node at ``loc`` (or of its nearest parent)."""
+    line = node.start_mark.line + 1 if node is not None else 1
+    for key in loc:
+        child = None
+        if isinstance(node, yaml.MappingNode):
+            child = next((v for k, v in node.value if k.value == str(key)), None)
+            if child is None:
+                break
+        elif isinstance(node, yaml.SequenceNode) and isinstance(key, int) and key < len(node.value):
+            child = node.value[key]
+        if child is None:
+            break
+        node, line = child, child.start_mark.line + 1
+    return line

@@ -1,0 +1,84 @@
+"""The resolved routing configuration: environment providers plus the config file."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from pydantic import SecretStr
+
+from llm_router.config.deployment import Deployment, Price, Timeouts
+from llm_router.config.file import ConfigFile, DeploymentIn, PriceIn, TimeoutsIn, load_config
+from llm_router.config.settings import Settings
+from llm_router.errors import ConfigError
+from llm_router.routing.retry import RetryPolicy
+from llm_router.routing.strategies import Strategy
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """An alias clients name, standing for deployments tried in a strategy's order."""
+
+    name: str
+    strategy: Strategy
+    deployments: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class RouterConfig:
+    """Everything routing needs, validated and frozen."""
+
+    deployments: dict[str, Deployment]
+    routes: dict[str, Route] = field(default_factory=dict)
+    policy: RetryPolicy = field(default_factory=RetryPolicy)
+    cooldown: tuple[int, float, float] = (3, 5.0, 300.0)
+    retry_budget: tuple[float, int] = (0.2, 3)
+    prices: dict[str, Price] = field(default_factory=dict)
+
+
+def build_router_config(settings: Settings, path: str | Path | None = None) -> RouterConfig:
+    """Environment deployments, plus the file's deployments, routes and settings."""
+    deployments = settings.provider_deployments()
+    if path is None:
+        # Environment-only: one attempt per request, errors mapped as they come.
+        return RouterConfig(deployments, policy=RetryPolicy(retries=settings.llm_router_retries))
+    config: ConfigFile = load_config(path)
+    timeouts = _merge(settings.timeouts(), config.settings.timeouts)
+    for name, entry in config.deployments.items():
+        deployments[name] = _deployment(name, entry, deployments, timeouts)
+    s = config.settings
+    return RouterConfig(
+        deployments=deployments,
+        routes={n: Route(n, r.strategy, tuple(r.deployments)) for n, r in config.routes.items()},
+        policy=RetryPolicy(s.retries, s.backoff.base, s.backoff.max, s.max_retry_after),
+        cooldown=(s.cooldown.failures, s.cooldown.base, s.cooldown.max),
+        retry_budget=(s.retry_budget.ratio, s.retry_budget.minimum),
+        prices={model: _price(p) for model, p in s.prices.items()},
+    )
+
+
+def _deployment(name: str, entry: DeploymentIn, env: dict[str, Deployment], timeouts: Timeouts) -> Deployment:
+    base = env.get(entry.provider)
+    base_url = entry.base_url or (base.base_url if base else None)
+    if base_url is None:
+        raise ConfigError(f"deployments.{name}.base_url is required for provider '{entry.provider}'.")
+    key = SecretStr(entry.api_key) if entry.api_key else (base.api_key if base else None)
+    options: dict[str, object] = {"drop_params": entry.drop_params}
+    options["anthropic_version"] = entry.anthropic_version or (base.options.get("anthropic_version")
+                                                               if base else None)
+    return Deployment(
+        name=name, provider=entry.provider, model=entry.model, base_url=base_url, api_key=key,
+        timeouts=_merge(timeouts, entry.timeouts), options=options, weight=entry.weight,
+        retries=entry.retries, price=_price(entry.price) if entry.price else None,
+        max_concurrency=entry.max_concurrency,
+    )
+
+
+def _merge(timeouts: Timeouts, override: TimeoutsIn | None) -> Timeouts:
+    if override is None:
+        return timeouts
+    return replace(timeouts, **{k: v for k, v in override.model_dump().items() if v is not None})
+
+
+def _price(price: PriceIn) -> Price:
+    return Price(price.input, price.output, price.cached_input)

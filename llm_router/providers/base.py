@@ -1,0 +1,140 @@
+"""ChatModel, the seed's abstract base, and HTTPChatModel, the shared I/O for providers
+that speak JSON over HTTP with SSE streams. Providers supply only translation."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator, Mapping
+from typing import Any, ClassVar, Protocol
+
+import orjson
+
+from llm_router.config.deployment import Deployment
+from llm_router.errors import (
+    ProviderError,
+    UpstreamProtocolError,
+    classify_status,
+    parse_retry_after,
+)
+from llm_router.messages import ChatChunk, ChatRequest, ChatResponse
+from llm_router.providers.http import UpstreamClient
+from llm_router.providers.sse import SSEDecoder, SSEEvent
+
+
+class ChatModel(ABC):
+    """One provider deployment that can answer a chat, whole or streamed."""
+
+    provider: ClassVar[str]
+
+    def __init__(self, deployment: Deployment, http: UpstreamClient) -> None:
+        self.deployment = deployment
+        self.http = http
+
+    @abstractmethod
+    async def send_message(self, request: ChatRequest) -> ChatResponse:
+        """Send the request and return the complete answer."""
+
+    @abstractmethod
+    def stream_message(self, request: ChatRequest) -> AsyncIterator[ChatChunk]:
+        """Send the request and yield the answer as it arrives. The last chunk carries
+        ``finish_reason`` and ``usage``; a stream cut short raises ProviderError."""
+
+
+class StreamTranslator(Protocol):
+    """Turns a provider's decoded SSE events into canonical chunks (pure, stateful)."""
+
+    done: bool
+
+    def feed(self, event: SSEEvent) -> list[ChatChunk]:
+        """Chunks for one event; raises ProviderError for an in-band error event."""
+        ...
+
+
+class HTTPChatModel(ChatModel):
+    """I/O shared by the HTTP providers: POST, status check, JSON or SSE decoding."""
+
+    path: ClassVar[str]
+
+    @abstractmethod
+    def headers(self) -> dict[str, str]:
+        """Request headers, including the provider key."""
+
+    @abstractmethod
+    def build_body(self, request: ChatRequest, stream: bool) -> dict[str, Any]:
+        """The provider's request body for ``request``."""
+
+    @abstractmethod
+    def parse_response(self, body: dict[str, Any]) -> ChatResponse:
+        """The canonical response for the provider's JSON body."""
+
+    @abstractmethod
+    def stream_translator(self) -> StreamTranslator:
+        """A fresh translator for one stream."""
+
+    @abstractmethod
+    def parse_error(self, body: Any) -> tuple[str | None, str]:
+        """The provider's error type and message from a decoded error body."""
+
+    @property
+    def url(self) -> str:
+        """The full endpoint URL."""
+        return self.deployment.base_url.rstrip("/") + self.path
+
+    async def send_message(self, request: ChatRequest) -> ChatResponse:
+        body = orjson.dumps(self.build_body(request, stream=False))
+        async with self._post(body) as upstream:
+            raw = await upstream.read()
+            if upstream.status != 200:
+                raise self.error_for(upstream.status, upstream.headers, raw)
+        try:
+            return self.parse_response(orjson.loads(raw))
+        except (orjson.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError):
+            raise UpstreamProtocolError(
+                "Upstream sent a malformed response body.", provider=self.provider
+            ) from None
+
+    async def stream_message(self, request: ChatRequest) -> AsyncIterator[ChatChunk]:
+        body = orjson.dumps(self.build_body(request, stream=True))
+        async with self._post(body) as upstream:
+            if upstream.status != 200:
+                raise self.error_for(upstream.status, upstream.headers, await upstream.read())
+            if not upstream.headers.get("content-type", "").startswith("text/event-stream"):
+                raise UpstreamProtocolError(
+                    "Upstream did not answer with an event stream.", provider=self.provider
+                )
+            decoder, translator = SSEDecoder(), self.stream_translator()
+            async for data in upstream.iter_chunks():
+                for event in decoder.feed(data):
+                    for chunk in translator.feed(event):
+                        yield chunk
+                    if translator.done:
+                        return
+        raise UpstreamProtocolError(
+            "Upstream stream ended before its final event.", provider=self.provider
+        )
+
+    def _post(self, body: bytes) -> Any:
+        d = self.deployment
+        return self.http.post(self.url, self.headers(), body, d.timeouts, self.provider)
+
+    def error_for(self, status: int, headers: Mapping[str, str], raw: bytes) -> ProviderError:
+        """Classify a non-200 answer: status first, then the provider's error type."""
+        try:
+            upstream_type, message = self.parse_error(orjson.loads(raw))
+        except (orjson.JSONDecodeError, KeyError, TypeError, AttributeError):
+            upstream_type, message = None, f"Upstream answered HTTP {status}."
+        message = message[:2000] if message else f"Upstream answered HTTP {status}."
+        return classify_status(
+            self.provider, status, message, upstream_type, parse_retry_after(headers)
+        )
+
+
+def load_event(event: SSEEvent) -> dict[str, Any] | None:
+    """The JSON object in an event's data, or None if it is not valid JSON (skipped)."""
+    try:
+        value = orjson.loads(event.data)
+    except orjson.JSONDecodeError:
+        return None
+    return value if isinstance(value, dict) else None
+
+

@@ -1,0 +1,210 @@
+"""Pure translation between canonical types and Cohere Chat v2.
+
+Wire format: https://docs.cohere.com/v2/reference/chat and
+https://docs.cohere.com/v2/docs/streaming
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from llm_router.errors import InvalidRequest, classify_inband
+from llm_router.messages import (
+    ChatChunk,
+    ChatRequest,
+    ChatResponse,
+    ContentPart,
+    FinishReason,
+    Message,
+    TextPart,
+    ToolCall,
+    ToolCallDelta,
+    Usage,
+)
+from llm_router.providers.base import load_event
+from llm_router.providers.sse import SSEEvent
+
+# OpenAI parameters Cohere accepts under the same name.
+PASSED_THROUGH = ("frequency_penalty", "presence_penalty")
+
+FINISH_REASONS: dict[str, FinishReason] = {
+    "COMPLETE": "stop", "STOP_SEQUENCE": "stop", "MAX_TOKENS": "length",
+    "TOOL_CALL": "tool_calls", "ERROR": "error", "TIMEOUT": "error",
+}
+
+
+def _part_to_wire(part: ContentPart) -> dict[str, Any]:
+    if isinstance(part, TextPart):
+        return {"type": "text", "text": part.text}
+    image = {"url": part.url, "detail": part.detail} if part.detail else {"url": part.url}
+    return {"type": "image_url", "image_url": image}
+
+
+def message_to_wire(message: Message) -> dict[str, Any]:
+    """One message in Cohere's shape (system must come first; the caller keeps order)."""
+    out: dict[str, Any] = {"role": message.role}
+    content = message.content
+    if isinstance(content, tuple):
+        if message.role in ("user",):
+            out["content"] = [_part_to_wire(p) for p in content]
+        else:
+            out["content"] = message.text()
+    elif content is not None:
+        out["content"] = content
+    if message.tool_calls:
+        out["tool_calls"] = [
+            {"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments}}
+            for c in message.tool_calls
+        ]
+    if message.role == "tool":
+        out["tool_call_id"] = message.tool_call_id
+        out.setdefault("content", "")
+    return out
+
+
+def request_to_body(request: ChatRequest, stream: bool, drop_unsupported: bool = False) -> dict[str, Any]:
+    """The Chat v2 body for a canonical request; 400 for what Cohere cannot honour."""
+    systems = [m for m in request.messages if m.role == "system"]
+    others = [m for m in request.messages if m.role != "system"]
+    messages = []
+    if systems:
+        messages.append({"role": "system", "content": "\n\n".join(m.text() for m in systems)})
+    messages.extend(message_to_wire(m) for m in others)
+    body: dict[str, Any] = {"model": request.model, "messages": messages, "stream": stream}
+    if request.temperature is not None:
+        body["temperature"] = request.temperature
+    if request.top_p is not None:
+        body["p"] = request.top_p
+    if request.max_tokens is not None:
+        body["max_tokens"] = request.max_tokens
+    if request.stop:
+        body["stop_sequences"] = list(request.stop)
+    if request.seed is not None:
+        body["seed"] = request.seed
+    _check_supported(request, drop_unsupported)
+    for key in PASSED_THROUGH:
+        if key in request.extra:
+            body[key] = request.extra[key]
+    _tools_to_wire(request, body, drop_unsupported)
+    fmt = request.response_format
+    if fmt is not None and fmt.type != "text":
+        body["response_format"] = {"type": "json_object"}
+        if fmt.schema:
+            body["response_format"]["json_schema"] = fmt.schema
+    return body
+
+
+def _check_supported(request: ChatRequest, drop: bool) -> None:
+    if drop:
+        return
+    if request.n not in (None, 1):
+        raise InvalidRequest("Cohere models cannot return n > 1 choices.", "n")
+    if request.parallel_tool_calls is False:
+        raise InvalidRequest("Cohere cannot disable parallel tool calls.", "parallel_tool_calls")
+    for key in request.extra:
+        if key not in PASSED_THROUGH:
+            raise InvalidRequest(f"Parameter '{key}' is not supported by Cohere.", key)
+
+
+def _tools_to_wire(request: ChatRequest, body: dict[str, Any], drop: bool) -> None:
+    if request.tools:
+        body["tools"] = [
+            {"type": "function", "function": {
+                "name": t.name, "description": t.description or "",
+                "parameters": t.parameters or {"type": "object", "properties": {}}}}
+            for t in request.tools
+        ]
+    tc = request.tool_choice
+    if tc is None or not request.tools or tc.mode == "auto":
+        return
+    if tc.mode == "function":
+        # Cohere cannot force a named tool; with exactly that one tool, REQUIRED is the same.
+        names = [t.name for t in request.tools]
+        if names != [tc.name] and not drop:
+            raise InvalidRequest("Cohere cannot force a specific tool among several.", "tool_choice")
+        body["tool_choice"] = "REQUIRED"
+        return
+    body["tool_choice"] = "REQUIRED" if tc.mode == "required" else "NONE"
+
+
+def usage_from_wire(usage: dict[str, Any] | None) -> Usage:
+    """Canonical usage from Cohere's ``billed_units`` (what is charged), else ``tokens``."""
+    if not usage:
+        return Usage()
+    counts = usage.get("billed_units") or usage.get("tokens") or {}
+    return Usage(
+        input_tokens=int(counts.get("input_tokens") or 0),
+        output_tokens=int(counts.get("output_tokens") or 0),
+        cached_input_tokens=int(usage.get("cached_tokens") or 0),
+    )
+
+
+def response_from_body(body: dict[str, Any]) -> ChatResponse:
+    """The canonical response for a Chat v2 body."""
+    message = body["message"]
+    text = "".join(c.get("text", "") for c in message.get("content") or () if c.get("type") == "text")
+    calls = tuple(
+        ToolCall(c["id"], c["function"]["name"], c["function"].get("arguments") or "{}")
+        for c in message.get("tool_calls") or ()
+    )
+    return ChatResponse(
+        id=str(body.get("id", "")),
+        model=str(body.get("model", "")),
+        text=text,
+        finish_reason=FINISH_REASONS.get(body.get("finish_reason") or "COMPLETE", "other"),
+        usage=usage_from_wire(body.get("usage")),
+        tool_calls=calls,
+    )
+
+
+def error_from_body(body: Any) -> tuple[str | None, str]:
+    """Cohere errors carry only a message."""
+    return None, str(body.get("message") or "")
+
+
+class CohereStreamTranslator:
+    """Chat v2 stream events to canonical chunks. Ends at ``message-end``."""
+
+    def __init__(self, model: str = "") -> None:
+        self.done = False
+        self.id: str | None = None
+        self.model = model
+
+    def feed(self, event: SSEEvent) -> list[ChatChunk]:
+        """Chunks for one SSE event."""
+        data = load_event(event)
+        if data is None:
+            return []
+        kind = data.get("type") or event.event
+        message = ((data.get("delta") or {}).get("message")) or {}
+        if kind == "message-start":
+            self.id = data.get("id")
+        elif kind == "content-delta":
+            text = (message.get("content") or {}).get("text")
+            if text:
+                return [ChatChunk(text=text, id=self.id, model=self.model)]
+        elif kind in ("tool-call-start", "tool-call-delta"):
+            return [self._tool_delta(kind, data.get("index", 0), message.get("tool_calls") or {})]
+        elif kind == "message-end":
+            return self._end(data.get("delta") or {})
+        return []
+
+    def _tool_delta(self, kind: str, index: int, call: dict[str, Any]) -> ChatChunk:
+        function = call.get("function") or {}
+        delta = ToolCallDelta(
+            index=index,
+            id=call.get("id") if kind == "tool-call-start" else None,
+            name=function.get("name") if kind == "tool-call-start" else None,
+            arguments=function.get("arguments") or "",
+        )
+        return ChatChunk(tool_calls=(delta,), id=self.id, model=self.model)
+
+    def _end(self, delta: dict[str, Any]) -> list[ChatChunk]:
+        reason = delta.get("finish_reason") or "COMPLETE"
+        if reason in ("ERROR", "TIMEOUT"):
+            raise classify_inband("cohere", None, str(delta.get("error") or "Upstream stream error."))
+        self.done = True
+        return [ChatChunk(
+            finish_reason=FINISH_REASONS.get(reason, "other"),
+            usage=usage_from_wire(delta.get("usage")), id=self.id, model=self.model,
+        )]

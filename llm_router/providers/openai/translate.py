@@ -1,0 +1,208 @@
+"""Pure translation between canonical types and OpenAI Chat Completions.
+
+Wire format: https://platform.openai.com/docs/api-reference/chat
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from llm_router.errors import classify_inband
+from llm_router.messages import (
+    ChatChunk,
+    ChatRequest,
+    ChatResponse,
+    ContentPart,
+    FinishReason,
+    Message,
+    TextPart,
+    ToolCall,
+    ToolCallDelta,
+    Usage,
+)
+from llm_router.providers.base import load_event
+from llm_router.providers.sse import SSEEvent
+
+FINISH_REASONS: dict[str, FinishReason] = {
+    "stop": "stop", "length": "length", "tool_calls": "tool_calls",
+    "function_call": "tool_calls", "content_filter": "content_filter",
+}
+
+
+def part_to_wire(part: ContentPart) -> dict[str, Any]:
+    """One content part in OpenAI's shape."""
+    if isinstance(part, TextPart):
+        return {"type": "text", "text": part.text}
+    image: dict[str, Any] = {"url": part.url}
+    if part.detail:
+        image["detail"] = part.detail
+    return {"type": "image_url", "image_url": image}
+
+
+def message_to_wire(message: Message) -> dict[str, Any]:
+    """One message in OpenAI's shape."""
+    out: dict[str, Any] = {"role": message.role}
+    content = message.content
+    if content is None or isinstance(content, str):
+        out["content"] = content
+    else:
+        out["content"] = [part_to_wire(p) for p in content]
+    if message.tool_calls:
+        out["tool_calls"] = [
+            {"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments}}
+            for c in message.tool_calls
+        ]
+    if message.tool_call_id is not None:
+        out["tool_call_id"] = message.tool_call_id
+    if message.name is not None:
+        out["name"] = message.name
+    return out
+
+
+def request_to_body(
+    request: ChatRequest, stream: bool, max_tokens_field: str = "max_completion_tokens"
+) -> dict[str, Any]:
+    """The Chat Completions body for a canonical request."""
+    body: dict[str, Any] = {
+        "model": request.model,
+        "messages": [message_to_wire(m) for m in request.messages],
+    }
+    if stream:
+        body["stream"] = True
+        body["stream_options"] = {"include_usage": True}
+    _copy_sampling(request, body, max_tokens_field)
+    if request.tools:
+        body["tools"] = [_tool_to_wire(t) for t in request.tools]
+    if request.tool_choice is not None:
+        tc = request.tool_choice
+        body["tool_choice"] = (
+            {"type": "function", "function": {"name": tc.name}} if tc.mode == "function" else tc.mode
+        )
+    if request.parallel_tool_calls is not None:
+        body["parallel_tool_calls"] = request.parallel_tool_calls
+    if request.response_format is not None:
+        body["response_format"] = _format_to_wire(request)
+    for key, value in request.extra.items():
+        body.setdefault(key, value)  # OpenAI-only parameters pass through untouched
+    return body
+
+
+def _copy_sampling(request: ChatRequest, body: dict[str, Any], max_tokens_field: str) -> None:
+    for name in ("temperature", "top_p", "seed", "user", "n"):
+        value = getattr(request, name)
+        if value is not None:
+            body[name] = value
+    if request.max_tokens is not None:
+        body[max_tokens_field] = request.max_tokens
+    if request.stop:
+        body["stop"] = list(request.stop)
+
+
+def _tool_to_wire(tool: Any) -> dict[str, Any]:
+    function: dict[str, Any] = {"name": tool.name}
+    if tool.description is not None:
+        function["description"] = tool.description
+    if tool.parameters is not None:
+        function["parameters"] = tool.parameters
+    if tool.strict is not None:
+        function["strict"] = tool.strict
+    return {"type": "function", "function": function}
+
+
+def _format_to_wire(request: ChatRequest) -> dict[str, Any]:
+    fmt = request.response_format
+    assert fmt is not None
+    if fmt.type != "json_schema":
+        return {"type": fmt.type}
+    schema: dict[str, Any] = {"name": fmt.name or "response", "schema": fmt.schema or {}}
+    if fmt.strict is not None:
+        schema["strict"] = fmt.strict
+    return {"type": "json_schema", "json_schema": schema}
+
+
+def usage_from_wire(usage: dict[str, Any] | None) -> Usage:
+    """Canonical usage from OpenAI's usage object (prompt tokens include cached ones)."""
+    if not usage:
+        return Usage()
+    details = usage.get("prompt_tokens_details") or {}
+    return Usage(
+        input_tokens=int(usage.get("prompt_tokens") or 0),
+        output_tokens=int(usage.get("completion_tokens") or 0),
+        cached_input_tokens=int(details.get("cached_tokens") or 0),
+    )
+
+
+def response_from_body(body: dict[str, Any]) -> ChatResponse:
+    """The canonical response for a ``chat.completion`` body (first choice)."""
+    choice = body["choices"][0]
+    message = choice["message"]
+    calls = tuple(
+        ToolCall(c["id"], c["function"]["name"], c["function"].get("arguments") or "")
+        for c in message.get("tool_calls") or ()
+    )
+    return ChatResponse(
+        id=str(body.get("id", "")),
+        model=str(body.get("model", "")),
+        text=message.get("content") or "",
+        finish_reason=FINISH_REASONS.get(choice.get("finish_reason") or "stop", "other"),
+        usage=usage_from_wire(body.get("usage")),
+        tool_calls=calls,
+    )
+
+
+def error_from_body(body: Any) -> tuple[str | None, str]:
+    """Error type (``code`` preferred, e.g. ``insufficient_quota``) and message."""
+    error = body["error"]
+    if isinstance(error, str):
+        return None, error
+    return (error.get("code") or error.get("type")), str(error.get("message") or "")
+
+
+class OpenAIStreamTranslator:
+    """Chat Completions chunks to canonical chunks. Ends at ``data: [DONE]``."""
+
+    def __init__(self, provider: str = "openai") -> None:
+        self.done = False
+        self.provider = provider
+        self.finish_reason: FinishReason | None = None
+        self.usage: Usage | None = None
+        self.id: str | None = None
+        self.model: str | None = None
+
+    def feed(self, event: SSEEvent) -> list[ChatChunk]:
+        """Chunks for one SSE event."""
+        if event.data.strip() == "[DONE]":
+            self.done = True
+            return [ChatChunk(finish_reason=self.finish_reason or "stop", usage=self.usage or Usage())]
+        data = load_event(event)
+        if data is None:
+            return []
+        if data.get("error"):
+            kind, message = error_from_body(data)
+            raise classify_inband(self.provider, kind, message or "Upstream stream error.")
+        if self.id is None:
+            self.id, self.model = data.get("id"), data.get("model")
+        if data.get("usage"):
+            self.usage = usage_from_wire(data["usage"])
+        return self._choices(data.get("choices") or ())
+
+    def _choices(self, choices: Any) -> list[ChatChunk]:
+        out: list[ChatChunk] = []
+        for choice in choices:
+            if choice.get("index", 0) != 0:
+                continue
+            delta = choice.get("delta") or {}
+            calls = tuple(
+                ToolCallDelta(
+                    index=c.get("index", 0), id=c.get("id"),
+                    name=(c.get("function") or {}).get("name"),
+                    arguments=(c.get("function") or {}).get("arguments") or "",
+                )
+                for c in delta.get("tool_calls") or ()
+            )
+            if choice.get("finish_reason"):
+                self.finish_reason = FINISH_REASONS.get(choice["finish_reason"], "other")
+            text = delta.get("content") or ""
+            if text or calls:
+                out.append(ChatChunk(text=text, tool_calls=calls, id=self.id, model=self.model))
+        return out

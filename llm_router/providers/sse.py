@@ -1,0 +1,90 @@
+"""The one Server-Sent Events decoder and encoder every provider and surface uses.
+
+The decoder is incremental: feed it bytes as they arrive (any split, LF, CRLF or CR
+line endings, comments, multi-line ``data``) and it returns complete events.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class SSEEvent:
+    """One decoded event. ``event`` is None when the stream names no event type."""
+
+    data: str
+    event: str | None = None
+    id: str | None = None
+
+
+class SSEDecoder:
+    """Incremental SSE decoder (https://html.spec.whatwg.org/multipage/server-sent-events.html)."""
+
+    __slots__ = ("_buffer", "_data", "_event", "_id", "_pending_cr")
+
+    def __init__(self) -> None:
+        self._buffer = b""
+        self._data: list[str] = []
+        self._event: str | None = None
+        self._id: str | None = None
+        self._pending_cr = False
+
+    def feed(self, chunk: bytes) -> list[SSEEvent]:
+        """Add bytes; return the events completed by them, in order."""
+        if self._pending_cr and chunk.startswith(b"\n"):
+            chunk = chunk[1:]  # the LF of a CRLF split across two reads
+        self._pending_cr = chunk.endswith(b"\r")
+        buffer = self._buffer + chunk
+        if b"\r" in buffer:
+            buffer = buffer.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+        lines = buffer.split(b"\n")
+        self._buffer = lines.pop()
+        events: list[SSEEvent] = []
+        for raw in lines:
+            event = self._line(raw.decode("utf-8", errors="replace"))
+            if event is not None:
+                events.append(event)
+        return events
+
+    def close(self) -> list[SSEEvent]:
+        """End of stream: a final event not followed by a blank line is discarded (per spec)."""
+        self._buffer = b""
+        self._data, self._event = [], None
+        return []
+
+    def _line(self, line: str) -> SSEEvent | None:
+        if not line:
+            return self._dispatch()
+        if line[0] == ":":
+            return None
+        name, sep, value = line.partition(":")
+        if sep and value.startswith(" "):
+            value = value[1:]
+        if name == "data":
+            self._data.append(value)
+        elif name == "event":
+            self._event = value
+        elif name == "id":
+            self._id = value
+        return None
+
+    def _dispatch(self) -> SSEEvent | None:
+        if not self._data:
+            self._event = None
+            return None
+        event = SSEEvent(data="\n".join(self._data), event=self._event or None, id=self._id)
+        self._data, self._event = [], None
+        return event
+
+
+def encode_event(data: bytes | str, event: str | None = None) -> bytes:
+    """One SSE frame: optional ``event:`` line, one ``data:`` line per line of data."""
+    if isinstance(data, str):
+        data = data.encode()
+    head = b"event: " + event.encode() + b"\n" if event else b""
+    if b"\n" in data:
+        body = b"".join(b"data: " + line + b"\n" for line in data.split(b"\n"))
+    else:
+        body = b"data: " + data + b"\n"
+    return head + body + b"\n"

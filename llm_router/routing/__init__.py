@@ -1,0 +1,1 @@
+"""Routing: routes (alias -> ordered deployments), strategies, retries, health."""

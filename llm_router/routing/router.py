@@ -1,0 +1,185 @@
+"""The one retry loop: try a route's deployments in strategy order, retry what is
+retryable with backoff, honour Retry-After, fail over, and never pass the deadline."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field, replace
+from typing import TypeVar
+
+from llm_router.config.deployment import Deployment
+from llm_router.config.router_config import RouterConfig
+from llm_router.errors import (
+    AllTargetsFailed,
+    Overloaded,
+    ProviderError,
+    RouterError,
+    UpstreamBadRequest,
+    UpstreamConnectionError,
+    UpstreamTimeout,
+)
+from llm_router.messages import ChatRequest
+from llm_router.providers.base import ChatModel
+from llm_router.providers.factory import ChatModelFactory
+from llm_router.routing.health import HealthBoard
+from llm_router.routing.retry import RetryBudget
+from llm_router.routing.strategies import LoadStats
+
+T = TypeVar("T")
+Attempt = Callable[[ChatModel, ChatRequest], Awaitable[T]]
+
+
+@dataclass(slots=True)
+class Outcome:
+    """What happened to one request: who answered, after how many attempts, which failed."""
+
+    deployment: Deployment
+    route: str
+    attempts: int = 1
+    errors: list[RouterError] = field(default_factory=list)
+    release: Callable[[], None] = lambda: None
+
+
+@dataclass(slots=True)
+class _Run:
+    route: str
+    deployments: list[Deployment]
+    deadline: float
+    errors: list[RouterError] = field(default_factory=list)
+
+
+class Router:
+    """Resolves a name to deployments and runs attempts against them."""
+
+    def __init__(self, config: RouterConfig, factory: ChatModelFactory,
+                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
+        self.config = config
+        self.factory = factory
+        self.health = HealthBoard(*config.cooldown)
+        self.stats = LoadStats()
+        self.budget = RetryBudget(*config.retry_budget)
+        self.sleep = sleep
+
+    def names(self) -> list[tuple[str, str]]:
+        """Route names and the strategy behind each."""
+        return [(name, route.strategy) for name, route in self.config.routes.items()]
+
+    def plan(self, name: str) -> tuple[str, list[Deployment]]:
+        """The route name and its usable deployments, in the order to try them."""
+        route = self.config.routes.get(name)
+        if route is None:
+            deployment = self.factory.resolve(name)
+            return deployment.name, [deployment]
+        usable = [self.factory.deployments[n] for n in route.deployments
+                  if self.factory.usable(self.factory.deployments[n])]
+        if not usable:
+            self.factory.resolve(route.deployments[0])  # raises ProviderUnavailable naming the key
+        by_name = {d.name: d for d in usable}
+        order = self.stats.order(route.strategy, list(by_name), [d.weight for d in usable])
+        return name, [by_name[n] for n in order]
+
+    async def run(self, name: str, request: ChatRequest, attempt: Attempt[T]) -> tuple[T, Outcome]:
+        """Run ``attempt`` until one succeeds; AllTargetsFailed holds every failure."""
+        route, deployments = self.plan(name)
+        deadline = time.monotonic() + deployments[0].timeouts.total
+        run = _Run(route, self._candidates(deployments), deadline)
+        self.budget.requests += 1
+        try:
+            for index, deployment in enumerate(run.deployments):
+                result = await self._try(run, deployment, index, request, attempt)
+                if result is not None:
+                    return result
+            raise AllTargetsFailed(run.errors)
+        finally:
+            self.budget.requests -= 1
+
+    def _candidates(self, deployments: list[Deployment]) -> list[Deployment]:
+        """Deployments below their concurrency limit whose circuit admits a request. When
+        every circuit is open, all are tried anyway: a route's last deployment is never ejected."""
+        open_slots = [d for d in deployments if d.max_concurrency is None
+                      or self.stats.in_flight.get(d.name, 0) < d.max_concurrency]
+        if not open_slots:
+            raise Overloaded("Every deployment of this route is at its concurrency limit.",
+                             retry_after=1.0)
+        admitted = [d for d in open_slots if self.health.admits(d.name)]
+        return admitted or open_slots
+
+    async def _try(self, run: _Run, deployment: Deployment, index: int, request: ChatRequest,
+                   attempt: Attempt[T]) -> tuple[T, Outcome] | None:
+        """Up to 1 + retries attempts on one deployment; None means fail over."""
+        model = self.factory.for_deployment(deployment)
+        retries = self.config.policy.retries if deployment.retries is None else deployment.retries
+        has_next = index + 1 < len(run.deployments)
+        for retry in range(retries + 1):
+            if retry and not await self._wait_for_retry(run, retry - 1):
+                return None
+            try:
+                return await self._attempt(run, model, request, attempt, is_retry=retry > 0)
+            except ProviderError as error:
+                run.errors.append(error)
+                self.health.failure(deployment.name, error, self._can_eject(run, deployment))
+                if isinstance(error, UpstreamBadRequest):
+                    raise  # the request is at fault: no retry, no fallback
+                if not error.retryable or self.health.state(deployment.name) == "open":
+                    return None
+                if has_next and (isinstance(error, UpstreamConnectionError) or error.retry_after):
+                    return None  # another deployment is ready now: fail over rather than wait
+        return None
+
+    async def _wait_for_retry(self, run: _Run, retry: int) -> bool:
+        last = run.errors[-1]
+        wait = self.config.policy.wait(retry, getattr(last, "retry_after", None))
+        if wait is None or time.monotonic() + wait >= run.deadline or not self.budget.allows_retry():
+            return False
+        await self.sleep(wait)
+        return True
+
+    async def _attempt(self, run: _Run, model: ChatModel, request: ChatRequest, attempt: Attempt[T],
+                       is_retry: bool) -> tuple[T, Outcome]:
+        name = model.deployment.name
+        in_flight = self.stats.in_flight
+        in_flight[name] = in_flight.get(name, 0) + 1
+        self.budget.retries += is_retry
+        released = False
+
+        def release() -> None:
+            nonlocal released
+            if not released:
+                released = True
+                in_flight[name] -= 1
+
+        started = time.monotonic()
+        self.health.begin(name)
+        try:
+            async with asyncio.timeout_at(_loop_time(run.deadline)):
+                result = await attempt(model, replace(request, model=model.deployment.model))
+        except TimeoutError:
+            release()
+            run.errors.append(UpstreamTimeout("The request deadline passed.", provider=model.provider))
+            raise AllTargetsFailed(run.errors) from None
+        except ProviderError:
+            release()
+            raise
+        except BaseException:
+            release()
+            self.health.abandon(name)
+            raise
+        finally:
+            self.budget.retries -= is_retry
+        self.stats.record_latency(name, time.monotonic() - started)
+        self.health.success(name)
+        outcome = Outcome(model.deployment, run.route, len(run.errors) + 1, list(run.errors), release)
+        return result, outcome
+
+    def _can_eject(self, run: _Run, deployment: Deployment) -> bool:
+        """Never eject a route's last healthy deployment."""
+        return any(d.name != deployment.name and self.health.state(d.name) == "closed"
+                   for d in run.deployments)
+
+
+def _loop_time(deadline: float) -> float:
+    """Convert a time.monotonic() deadline to the running loop's clock."""
+    loop = asyncio.get_running_loop()
+    return loop.time() + (deadline - time.monotonic())
