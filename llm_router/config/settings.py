@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -42,6 +44,9 @@ class Settings(BaseSettings):
     llm_router_total_timeout: float = Field(600.0, gt=0)
     llm_router_max_body_bytes: int = Field(10 * 1024 * 1024, gt=0)
     llm_router_log_level: str = "INFO"
+    llm_router_log_format: Literal["json", "text"] = "json"
+    llm_router_log_content: bool = False
+    llm_router_admin_key: SecretStr | None = None
 
     def timeouts(self) -> Timeouts:
         """The default timeouts for every deployment."""
