@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
-import logging
 import os
 import sys
+import tempfile
 from collections.abc import Sequence
 
 from llm_router.config.router_config import RouterConfig, build_router_config
 from llm_router.config.settings import Settings
 from llm_router.errors import ConfigError
+from llm_router.observability.logs import setup_logging
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -23,6 +24,7 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--workers", type=int, default=1)
     serve.add_argument("--config", help="router config file (default: $LLM_ROUTER_CONFIG)")
     serve.add_argument("--log-level", default=None)
+    serve.add_argument("--log-format", choices=("json", "text"), default=None)
     check = commands.add_parser("check-config", help="validate a config file and print its routes")
     check.add_argument("file")
     return parser
@@ -34,11 +36,16 @@ def serve(args: argparse.Namespace) -> int:
 
     from llm_router.api.app import warn_if_exposed
 
-    if args.config:
-        os.environ["LLM_ROUTER_CONFIG"] = args.config  # read again by each worker's create_app
+    # Options reach each worker's create_app through the environment.
+    for variable, value in (("LLM_ROUTER_CONFIG", args.config), ("LLM_ROUTER_LOG_LEVEL", args.log_level),
+                            ("LLM_ROUTER_LOG_FORMAT", args.log_format)):
+        if value:
+            os.environ[variable] = value
+    if args.workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="llm-router-metrics-")
     settings = Settings()
-    level = (args.log_level or settings.llm_router_log_level).upper()
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    level = settings.llm_router_log_level.upper()
+    setup_logging(level, settings.llm_router_log_format)
     build_router_config(settings, settings.llm_router_config)  # fail fast on a bad file
     warn_if_exposed(args.host, settings)
     uvicorn.run(

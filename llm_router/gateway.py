@@ -1,17 +1,22 @@
 """The request lifecycle in one place: route the request, run attempts through the
 router, and hand back a response or a stream that has committed (its first content is
-in hand, so every failure before that could still be retried or failed over)."""
+in hand, so every failure before that could still be retried or failed over). What
+happened is written to the request's state for the Observer."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
+from llm_router.errors import ProviderError
 from llm_router.messages import ChatChunk, ChatRequest, ChatResponse
+from llm_router.observability.state import RequestState, current_state
 from llm_router.providers.base import ChatModel
 from llm_router.routing.router import Outcome, Router
 
 __all__ = ["ChatStream", "Gateway", "Outcome"]
+Opened = tuple[list[ChatChunk], AsyncIterator[ChatChunk]]
 
 
 @dataclass(slots=True)
@@ -21,16 +26,38 @@ class ChatStream:
     outcome: Outcome
     _head: list[ChatChunk]
     _rest: AsyncIterator[ChatChunk]
+    _state: RequestState | None = None
+    _capture: bool = False
     _closed: bool = field(default=False)
 
     async def __aiter__(self) -> AsyncIterator[ChatChunk]:
+        state, finished = self._state, False
         try:
             for chunk in self._head:
+                self._note(chunk)
                 yield chunk
             async for chunk in self._rest:
+                self._note(chunk)
                 yield chunk
+            finished = True
+        except ProviderError as error:
+            finished = True
+            if state is not None:
+                state.error_type = error.type
+            raise
         finally:
+            if state is not None and not finished:
+                state.cancelled = True
             await self.aclose()
+
+    def _note(self, chunk: ChatChunk) -> None:
+        state = self._state
+        if state is None:
+            return
+        if chunk.finish_reason is not None:
+            state.finish_reason, state.usage = chunk.finish_reason, chunk.usage
+        if self._capture and chunk.text:
+            state.completion.append(chunk.text)
 
     async def aclose(self) -> None:
         """Close the upstream stream (cancels the upstream request if still open)."""
@@ -42,9 +69,6 @@ class ChatStream:
 
 async def _send(model: ChatModel, request: ChatRequest) -> ChatResponse:
     return await model.send_message(request)
-
-
-Opened = tuple[list[ChatChunk], AsyncIterator[ChatChunk]]
 
 
 async def _open_stream(model: ChatModel, request: ChatRequest) -> Opened:
@@ -65,8 +89,9 @@ async def _open_stream(model: ChatModel, request: ChatRequest) -> Opened:
 class Gateway:
     """Turns a model name and a canonical request into an answer."""
 
-    def __init__(self, router: Router) -> None:
+    def __init__(self, router: Router, capture_content: bool = False) -> None:
         self.router = router
+        self.capture_content = capture_content
 
     def model_names(self) -> list[tuple[str, str]]:
         """Names a client can use and who serves each: routes, configured deployments,
@@ -82,11 +107,32 @@ class Gateway:
 
     async def chat(self, name: str, request: ChatRequest) -> tuple[ChatResponse, Outcome]:
         """The whole answer, after whatever retries and fallbacks it took."""
+        state = self._begin(request)
         response, outcome = await self.router.run(name, request, _send)
         outcome.release()
+        if state is not None:
+            _note_outcome(state, outcome)
+            state.usage, state.finish_reason = response.usage, response.finish_reason
+            if self.capture_content:
+                state.completion.append(response.text)
         return response, outcome
 
     async def stream(self, name: str, request: ChatRequest) -> ChatStream:
         """A committed stream: returns once the first content (or the end) has arrived."""
+        state = self._begin(request)
         (head, rest), outcome = await self.router.run(name, request, _open_stream)
-        return ChatStream(outcome, head, rest)
+        if state is not None:
+            _note_outcome(state, outcome)
+            state.streamed, state.first_token_at = True, time.monotonic()
+        return ChatStream(outcome, head, rest, state, self.capture_content)
+
+    def _begin(self, request: ChatRequest) -> RequestState | None:
+        state = current_state()
+        if state is not None and self.capture_content:
+            state.prompt = "\n".join(f"{m.role}: {m.text()}" for m in request.messages)
+        return state
+
+
+def _note_outcome(state: RequestState, outcome: Outcome) -> None:
+    d = outcome.deployment
+    state.route, state.deployment, state.provider, state.model = outcome.route, d.name, d.provider, d.model

@@ -7,18 +7,24 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from pydantic import SecretStr
 from starlette.responses import Response
 
-from llm_router.api import chat, openai_compat
+from llm_router.api import chat, openai_compat, operations
 from llm_router.api.errors import error_response, surface_of, validation_error
 from llm_router.api.middleware import BodyTooLarge, GatewayMiddleware
 from llm_router.config.router_config import build_router_config
 from llm_router.config.settings import Settings
 from llm_router.errors import InvalidRequest, RouterError
 from llm_router.gateway import Gateway
+from llm_router.observability.logs import setup_logging
+from llm_router.observability.metrics import Metrics
+from llm_router.observability.observer import Observer
+from llm_router.observability.pricing import PriceTable
+from llm_router.observability.tracing import tracer_from_environment
+from llm_router.observability.usage import UsageLedger
 from llm_router.providers.factory import ChatModelFactory
 from llm_router.providers.http import UpstreamClient
 from llm_router.routing.router import Router
@@ -30,9 +36,11 @@ def create_app(settings: Settings | None = None, config_path: str | None = None)
     """Build the service from ``settings`` (read from the environment and ``.env`` if None)
     and the router config file at ``config_path`` (or ``LLM_ROUTER_CONFIG``), if any."""
     settings = settings or Settings()
+    setup_logging(settings.llm_router_log_level, settings.llm_router_log_format)
     config = build_router_config(settings, config_path or settings.llm_router_config)
     http = UpstreamClient()
     factory = ChatModelFactory(config.deployments, http)
+    router = Router(config, factory)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -43,25 +51,28 @@ def create_app(settings: Settings | None = None, config_path: str | None = None)
         finally:
             await http.close()
 
-    app = FastAPI(title="llm-router", version="0.1.0", lifespan=lifespan,
-                  docs_url=None, redoc_url=None)
+    app = FastAPI(title="llm-router", version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.settings = settings
-    app.state.gateway = Gateway(Router(config, factory))
-    app.include_router(chat.router)
-    app.include_router(openai_compat.router)
-    _add_health(app, factory)
+    app.state.gateway = Gateway(router, capture_content=settings.llm_router_log_content)
+    app.state.metrics = Metrics()
+    app.state.ledger = UsageLedger()
+    app.state.admin_key = _secret(settings.llm_router_admin_key)
+    observer = Observer(
+        app.state.metrics, PriceTable(config.prices), app.state.ledger,
+        deployment_price=factory.price_of,
+        circuit_state=router.health.state, tracer=tracer_from_environment(),
+        log_content=settings.llm_router_log_content,
+    )
+    for surface in (chat.router, openai_compat.router, operations.router):
+        app.include_router(surface)
     _add_error_handlers(app)
-    key = settings.llm_router_api_key.get_secret_value() if settings.llm_router_api_key else None
-    app.add_middleware(GatewayMiddleware, api_key=key,
-                       max_body_bytes=settings.llm_router_max_body_bytes)
+    app.add_middleware(GatewayMiddleware, api_key=_secret(settings.llm_router_api_key),
+                       max_body_bytes=settings.llm_router_max_body_bytes, observer=observer)
     return app
 
 
-def _add_health(app: FastAPI, factory: ChatModelFactory) -> None:
-    @app.get("/health")
-    async def health() -> Response:
-        body = {"status": "ok", "providers": factory.available()}
-        return Response(orjson.dumps(body), media_type="application/json")
+def _secret(value: SecretStr | None) -> str | None:
+    return value.get_secret_value() if value is not None else None
 
 
 def _add_error_handlers(app: FastAPI) -> None:

@@ -12,7 +12,6 @@ from fastapi.exceptions import RequestValidationError
 from starlette.requests import Request
 from starlette.responses import Response
 
-from llm_router.api.middleware import current_request_id
 from llm_router.errors import (
     AllTargetsFailed,
     InvalidRequest,
@@ -27,6 +26,7 @@ from llm_router.errors import (
     UpstreamRateLimited,
     UpstreamTimeout,
 )
+from llm_router.observability.state import current_request_id, current_state
 
 log = logging.getLogger("llm_router.errors")
 Surface = Literal["chat", "openai"]
@@ -98,6 +98,9 @@ def error_response(exc: BaseException, surface: Surface) -> Response:
     """A complete error response for ``exc``; logs it with the request id."""
     info = describe(exc)
     request_id = current_request_id()
+    state = current_state()
+    if state is not None:
+        state.error_type = info.type
     headers: dict[str, str] = {}  # x-request-id is added by the middleware
     if info.retry_after is not None:
         headers["retry-after"] = str(max(1, math.ceil(info.retry_after)))

@@ -1,35 +1,41 @@
-"""One pure-ASGI middleware: request id, gateway key check and body size limit.
+"""One pure-ASGI middleware: request id and request state, gateway key check, body size
+limit, and handing each finished API request to the Observer.
 
-Pure ASGI (not BaseHTTPMiddleware) so streaming and disconnects pass through untouched.
-"""
+Pure ASGI (not BaseHTTPMiddleware) so streaming and disconnects pass through untouched."""
 
 from __future__ import annotations
 
 import hmac
 import re
 import uuid
-from contextvars import ContextVar
 
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-_REQUEST_ID: ContextVar[str] = ContextVar("llm_router_request_id", default="-")
+from llm_router.observability.observer import Observer
+from llm_router.observability.state import begin_request, current_request_id, current_state
+
+__all__ = ["BodyTooLarge", "GatewayMiddleware", "current_request_id"]
+
 _VALID_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 OPEN_PATHS = frozenset({"/health", "/ready", "/metrics"})
+SURFACES = {"/chat/": "chat", "/chat": "chat", "/v1/chat/completions": "openai"}
 
 
-def current_request_id() -> str:
-    """The id of the request being handled in this task."""
-    return _REQUEST_ID.get()
+class BodyTooLarge(Exception):
+    """A chunked body passed the size limit."""
 
 
 class GatewayMiddleware:
-    """Assigns the request id, enforces ``LLM_ROUTER_API_KEY`` and the body size limit."""
+    """Assigns the request id, enforces ``LLM_ROUTER_API_KEY`` and the body size limit,
+    and reports every chat request to the Observer once its response is over."""
 
-    def __init__(self, app: ASGIApp, api_key: str | None, max_body_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, api_key: str | None, max_body_bytes: int,
+                 observer: Observer | None = None) -> None:
         self.app = app
         self.expected = ("Bearer " + api_key).encode() if api_key else None
         self.max_body_bytes = max_body_bytes
+        self.observer = observer
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -38,26 +44,38 @@ class GatewayMiddleware:
         headers = dict(scope["headers"])
         given = headers.get(b"x-request-id", b"").decode("latin-1")
         request_id = given if _VALID_ID.match(given) else uuid.uuid4().hex
-        _REQUEST_ID.set(request_id)
+        surface = SURFACES.get(scope["path"])
+        state = begin_request(request_id, surface or "other")
+        status = 500
         id_header = (b"x-request-id", request_id.encode())
 
         async def send_with_id(message: Message) -> None:
+            nonlocal status
             if message["type"] == "http.response.start":
+                status = message["status"]
                 message["headers"] = [*message.get("headers", ()), id_header]
             await send(message)
 
+        observer = self.observer if surface else None
+        if observer is not None:
+            observer.start(state)
+        try:
+            await self._handle(scope, headers, receive, send_with_id)
+        finally:
+            if observer is not None:
+                observer.finish(state, status)
+
+    async def _handle(self, scope: Scope, headers: dict[bytes, bytes], receive: Receive, send: Send) -> None:
         if self.expected is not None and scope["path"] not in OPEN_PATHS:
             auth = headers.get(b"authorization", b"")
             if not hmac.compare_digest(auth, self.expected):
-                await _reject(send_with_id, 401, "authentication_error",
-                              "Missing or invalid API key.", request_id)
+                await _reject(send, 401, "authentication_error", "Missing or invalid API key.")
                 return
         length = headers.get(b"content-length")
         if length is not None and length.isdigit() and int(length) > self.max_body_bytes:
-            await _reject(send_with_id, 413, "request_too_large",
-                          "Request body is too large.", request_id)
+            await _reject(send, 413, "request_too_large", "Request body is too large.")
             return
-        await self.app(scope, self._limited(receive), send_with_id)
+        await self.app(scope, self._limited(receive), send)
 
     def _limited(self, receive: Receive) -> Receive:
         seen = 0
@@ -75,15 +93,13 @@ class GatewayMiddleware:
         return limited
 
 
-class BodyTooLarge(Exception):
-    """A chunked body passed the size limit."""
-
-
-async def _reject(send: Send, status: int, kind: str, message: str, request_id: str) -> None:
-    body = orjson.dumps({"error": {"type": kind, "message": message, "request_id": request_id,
+async def _reject(send: Send, status: int, kind: str, message: str) -> None:
+    state = current_state()
+    if state is not None:
+        state.error_type = kind
+    body = orjson.dumps({"error": {"type": kind, "message": message, "request_id": current_request_id(),
                                    "code": None, "param": None}})
-    headers = [(b"content-type", b"application/json"),
-               (b"content-length", str(len(body)).encode())]
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
     if status == 401:
         headers.append((b"www-authenticate", b"Bearer"))
     await send({"type": "http.response.start", "status": status, "headers": headers})

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
-from llm_router.config.deployment import Deployment
+from llm_router.config.deployment import Deployment, Price
 from llm_router.errors import ProviderUnavailable, UnknownModel
 from llm_router.providers.anthropic.chat_model import AnthropicChatModel
 from llm_router.providers.base import ChatModel
 from llm_router.providers.cohere.chat_model import CohereChatModel
 from llm_router.providers.http import UpstreamClient
+from llm_router.providers.local.chat_model import LocalChatModel
+from llm_router.providers.local.model_file import local_problem
 from llm_router.providers.openai.chat_model import OpenAIChatModel, OpenAICompatibleChatModel
 
 PROVIDER_CLASSES: dict[str, type[ChatModel]] = {
@@ -17,6 +20,7 @@ PROVIDER_CLASSES: dict[str, type[ChatModel]] = {
     "anthropic": AnthropicChatModel,
     "cohere": CohereChatModel,
     "openai-compatible": OpenAICompatibleChatModel,
+    "local": LocalChatModel,
 }
 KEY_VARIABLES = {
     "openai": "OPENAI_API_KEY",
@@ -33,14 +37,18 @@ class ChatModelFactory:
         self.deployments = deployments
         self.http = http
         self._models: dict[str, ChatModel] = {}
+        # Per-provider resources that outlive one ChatModel (the local model's engine).
+        self.shared: dict[str, Any] = {}
 
     def names(self) -> list[str]:
         """The names a client may use (configured or not)."""
         return sorted(self.deployments)
 
     def available(self) -> list[str]:
-        """The names whose provider is configured (key set, or not needed)."""
-        return sorted(n for n, d in self.deployments.items() if self.usable(d))
+        """The names whose provider is configured (key set, or not needed). Local servers
+        (``ollama``...) are listed only when their base URL was set explicitly."""
+        return sorted(n for n, d in self.deployments.items()
+                      if self.usable(d) and d.options.get("listed", True))
 
     def resolve(self, name: str) -> Deployment:
         """The deployment a name stands for; raises UnknownModel or ProviderUnavailable."""
@@ -55,11 +63,9 @@ class ChatModelFactory:
                 deployment = base
             else:
                 deployment = replace(base, model=model, name=f"{base.name}/{model}")
-        if not self.usable(deployment):
-            variable = KEY_VARIABLES.get(deployment.provider, "the provider's API key")
-            raise ProviderUnavailable(
-                f"Provider '{deployment.provider}' is not configured: set {variable}."
-            )
+        problem = unavailable_reason(deployment)
+        if problem is not None:
+            raise ProviderUnavailable(problem)
         return deployment
 
     def create(self, name: str) -> ChatModel:
@@ -71,11 +77,41 @@ class ChatModelFactory:
                 self._models[name] = model
         return model
 
+    def price_of(self, name: str) -> Price | None:
+        """The price configured on deployment ``name``, if any."""
+        deployment = self.deployments.get(name)
+        return deployment.price if deployment is not None else None
+
     def for_deployment(self, deployment: Deployment) -> ChatModel:
         """A ChatModel for an already-resolved deployment."""
-        return PROVIDER_CLASSES[deployment.provider](deployment, self.http)
+        return PROVIDER_CLASSES[deployment.provider](deployment, self.http, self.shared)
+
+    async def start(self) -> None:
+        """Load local models marked for preloading (LOCAL_MODEL_PRELOAD) before serving."""
+        for deployment in self.deployments.values():
+            if deployment.options.get("preload") and self.usable(deployment):
+                model = self.for_deployment(deployment)
+                if isinstance(model, LocalChatModel):
+                    await model.preload()
+
+    def close(self) -> None:
+        """Release the shared resources (stops the local engines' worker threads)."""
+        for resource in self.shared.values():
+            resource.close()
+        self.shared.clear()
 
     @staticmethod
     def usable(deployment: Deployment) -> bool:
-        """True if the deployment has a key, or needs none."""
-        return deployment.api_key is not None or deployment.provider not in KEY_VARIABLES
+        """True if the deployment can be used: it has a key, or needs none (the local
+        model needs llama-cpp-python and its model file instead)."""
+        return unavailable_reason(deployment) is None
+
+
+def unavailable_reason(deployment: Deployment) -> str | None:
+    """Why a deployment cannot be used (naming what to set or install), or None."""
+    if deployment.provider == "local":
+        return local_problem(deployment)
+    variable = KEY_VARIABLES.get(deployment.provider)
+    if variable is not None and deployment.api_key is None:
+        return f"Provider '{deployment.provider}' is not configured: set {variable}."
+    return None

@@ -21,6 +21,7 @@ from llm_router.errors import (
     UpstreamTimeout,
 )
 from llm_router.messages import ChatRequest
+from llm_router.observability.state import AttemptRecord, current_state
 from llm_router.providers.base import ChatModel
 from llm_router.providers.factory import ChatModelFactory
 from llm_router.routing.health import HealthBoard
@@ -83,6 +84,9 @@ class Router:
     async def run(self, name: str, request: ChatRequest, attempt: Attempt[T]) -> tuple[T, Outcome]:
         """Run ``attempt`` until one succeeds; AllTargetsFailed holds every failure."""
         route, deployments = self.plan(name)
+        state = current_state()
+        if state is not None:
+            state.route = route
         deadline = time.monotonic() + deployments[0].timeouts.total
         run = _Run(route, self._candidates(deployments), deadline)
         self.budget.requests += 1
@@ -152,22 +156,31 @@ class Router:
 
         started = time.monotonic()
         self.health.begin(name)
+        record = _record_attempt(model, started, is_retry)
         try:
             async with asyncio.timeout_at(_loop_time(run.deadline)):
                 result = await attempt(model, replace(request, model=model.deployment.model))
         except TimeoutError:
             release()
             run.errors.append(UpstreamTimeout("The request deadline passed.", provider=model.provider))
+            if record is not None:
+                record.ended, record.error_type = time.monotonic(), "upstream_timeout"
             raise AllTargetsFailed(run.errors) from None
-        except ProviderError:
+        except ProviderError as error:
             release()
+            if record is not None:
+                record.ended, record.error_type = time.monotonic(), error.type
             raise
         except BaseException:
             release()
             self.health.abandon(name)
+            if record is not None:
+                record.ended, record.error_type = time.monotonic(), "cancelled"
             raise
         finally:
             self.budget.retries -= is_retry
+        if record is not None:
+            record.ended = time.monotonic()
         self.stats.record_latency(name, time.monotonic() - started)
         self.health.success(name)
         outcome = Outcome(model.deployment, run.route, len(run.errors) + 1, list(run.errors), release)
@@ -183,3 +196,14 @@ def _loop_time(deadline: float) -> float:
     """Convert a time.monotonic() deadline to the running loop's clock."""
     loop = asyncio.get_running_loop()
     return loop.time() + (deadline - time.monotonic())
+
+
+def _record_attempt(model: ChatModel, started: float, is_retry: bool) -> AttemptRecord | None:
+    """Note the attempt on the current request's state, when there is one."""
+    state = current_state()
+    if state is None:
+        return None
+    d = model.deployment
+    record = AttemptRecord(d.name, d.provider, d.model, started, retry=is_retry)
+    state.attempts.append(record)
+    return record

@@ -1,0 +1,1 @@
+"""Observability: per-request state, usage and cost, metrics, logs, traces."""

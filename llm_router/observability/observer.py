@@ -1,0 +1,69 @@
+"""The Observer: turns each finished request into a usage record, metrics, a log line
+and (optionally) a trace. Called once per request, when its response is over."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+
+from llm_router.config.deployment import Price
+from llm_router.observability.metrics import Metrics
+from llm_router.observability.pricing import PriceTable
+from llm_router.observability.state import RequestState
+from llm_router.observability.tracing import Tracer
+from llm_router.observability.usage import UsageLedger, UsageRecord, UsageSink, build_record
+
+request_log = logging.getLogger("llm_router.request")
+
+
+class Observer:
+    """Fans one finished request out to metrics, the usage sinks, the log and traces."""
+
+    def __init__(self, metrics: Metrics, prices: PriceTable, ledger: UsageLedger,
+                 deployment_price: Callable[[str], Price | None],
+                 circuit_state: Callable[[str], str], tracer: Tracer | None = None,
+                 log_content: bool = False, sinks: tuple[UsageSink, ...] = ()) -> None:
+        self.metrics = metrics
+        self.prices = prices
+        self.ledger = ledger
+        self.deployment_price = deployment_price
+        self.circuit_state = circuit_state
+        self.tracer = tracer
+        self.log_content = log_content
+        self.sinks = (ledger, *sinks)
+
+    def start(self, state: RequestState) -> None:
+        """A request began."""
+        self.metrics.in_flight.labels(state.surface).inc()
+
+    def finish(self, state: RequestState, status: int) -> UsageRecord:
+        """A request ended (its whole body sent, or the client gone)."""
+        now = time.monotonic()
+        self.metrics.in_flight.labels(state.surface).dec()
+        cost = None
+        if state.usage is not None and state.deployment is not None:
+            price = self.prices.lookup(state.model, self.deployment_price(state.deployment))
+            cost = self.prices.cost(price, state.usage)
+        record = build_record(state, status, cost, now)
+        self.metrics.observe(state, status, cost, now - state.started)
+        for attempt in {a.deployment for a in state.attempts}:
+            self.metrics.set_circuit(attempt, self.circuit_state(attempt))
+        for sink in self.sinks:
+            sink.add(record)
+        self._log(state, record)
+        if self.tracer is not None:
+            self.tracer.export(state, record, now)
+        return record
+
+    def _log(self, state: RequestState, record: UsageRecord) -> None:
+        fields = record.as_dict()
+        if self.log_content:
+            fields["prompt"] = state.prompt
+            fields["completion"] = "".join(state.completion)
+        level = logging.WARNING if record.status >= 500 else logging.INFO
+        request_log.log(
+            level, "request %s %s status=%d route=%s deployment=%s attempts=%d tokens=%d/%d cost=%s "
+            "latency=%.3fs error=%s", record.request_id, record.surface, record.status, record.route,
+            record.deployment, record.attempts, record.input_tokens, record.output_tokens, record.cost_usd,
+            record.latency, record.error_type, extra=fields)

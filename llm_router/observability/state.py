@@ -1,0 +1,70 @@
+"""What is known about the request being handled, filled in as it goes.
+
+The middleware creates one RequestState per HTTP request and puts it in a context
+variable; the gateway and router add to it; the middleware hands it to the Observer
+when the response (stream included) is over."""
+
+from __future__ import annotations
+
+import time
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+
+from llm_router.messages import Usage
+
+
+@dataclass(slots=True)
+class AttemptRecord:
+    """One upstream attempt."""
+
+    deployment: str
+    provider: str
+    model: str
+    started: float
+    ended: float = 0.0
+    error_type: str | None = None
+    retry: bool = False
+
+
+@dataclass(slots=True)
+class RequestState:
+    """One request's facts. Times are ``time.monotonic()`` seconds."""
+
+    request_id: str
+    surface: str = "other"
+    started: float = field(default_factory=time.monotonic)
+    started_at: float = field(default_factory=time.time)
+    route: str | None = None
+    deployment: str | None = None
+    provider: str | None = None
+    model: str | None = None
+    streamed: bool = False
+    first_token_at: float | None = None
+    usage: Usage | None = None
+    finish_reason: str | None = None
+    error_type: str | None = None
+    cancelled: bool = False
+    attempts: list[AttemptRecord] = field(default_factory=list)
+    prompt: str | None = None
+    completion: list[str] = field(default_factory=list)
+
+
+_STATE: ContextVar[RequestState | None] = ContextVar("llm_router_request_state", default=None)
+
+
+def begin_request(request_id: str, surface: str) -> RequestState:
+    """Start tracking a request in the current context."""
+    state = RequestState(request_id, surface)
+    _STATE.set(state)
+    return state
+
+
+def current_state() -> RequestState | None:
+    """The state of the request being handled, if any."""
+    return _STATE.get()
+
+
+def current_request_id() -> str:
+    """The id of the request being handled in this task, or ``-``."""
+    state = _STATE.get()
+    return state.request_id if state else "-"

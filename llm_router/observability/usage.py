@@ -1,0 +1,120 @@
+"""Usage records, one per request, and a bounded in-process ledger of totals.
+
+A store (database, queue) can be plugged in by giving the Observer more sinks: each
+receives every UsageRecord."""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from dataclasses import asdict, dataclass
+from typing import Any, Protocol
+
+from llm_router.observability.state import RequestState
+
+
+@dataclass(frozen=True, slots=True)
+class UsageRecord:
+    """What one request used and cost. Times in seconds; cost in USD (None: unknown)."""
+
+    request_id: str
+    timestamp: float
+    surface: str
+    route: str | None
+    deployment: str | None
+    provider: str | None
+    model: str | None
+    attempts: int
+    status: int
+    error_type: str | None
+    input_tokens: int
+    output_tokens: int
+    cached_input_tokens: int
+    cost_usd: float | None
+    latency: float
+    time_to_first_token: float | None
+    streamed: bool
+    cancelled: bool
+    finish_reason: str | None
+
+    def as_dict(self) -> dict[str, Any]:
+        """A plain dict, for JSON."""
+        return asdict(self)
+
+
+def build_record(state: RequestState, status: int, cost: float | None, now: float) -> UsageRecord:
+    """The usage record for a finished request."""
+    usage = state.usage
+    ttft = state.first_token_at - state.started if state.first_token_at is not None else None
+    return UsageRecord(
+        request_id=state.request_id, timestamp=state.started_at, surface=state.surface,
+        route=state.route, deployment=state.deployment, provider=state.provider, model=state.model,
+        attempts=len(state.attempts), status=status, error_type=state.error_type,
+        input_tokens=usage.input_tokens if usage else 0,
+        output_tokens=usage.output_tokens if usage else 0,
+        cached_input_tokens=usage.cached_input_tokens if usage else 0,
+        cost_usd=cost, latency=round(now - state.started, 6),
+        time_to_first_token=round(ttft, 6) if ttft is not None else None,
+        streamed=state.streamed, cancelled=state.cancelled, finish_reason=state.finish_reason,
+    )
+
+
+class UsageSink(Protocol):
+    """Anything that takes usage records (the ledger, a database writer, ...)."""
+
+    def add(self, record: UsageRecord) -> None:
+        """Take one record; must not block."""
+        ...
+
+
+_Key = tuple[int, str, str, str]  # minute, provider, model, route
+FIELDS = ("requests", "errors", "input_tokens", "output_tokens", "cached_input_tokens")
+
+
+class UsageLedger:
+    """Totals per minute, provider, model and route for the last ``retention`` seconds:
+    memory is bounded by the number of combinations, not by traffic."""
+
+    def __init__(self, retention: float = 86_400, max_rows: int = 100_000) -> None:
+        self.retention = retention
+        self.max_rows = max_rows
+        self.rows: OrderedDict[_Key, dict[str, Any]] = OrderedDict()
+
+    def add(self, record: UsageRecord) -> None:
+        """Fold one record into its minute's totals."""
+        key = (int(record.timestamp // 60), record.provider or "none", record.model or "none",
+               record.route or "none")
+        row = self.rows.get(key)
+        if row is None:
+            row = self.rows[key] = {f: 0 for f in FIELDS} | {"cost_usd": 0.0, "unpriced": 0}
+            self._trim(record.timestamp)
+        row["requests"] += 1
+        row["errors"] += record.status >= 400
+        for name in FIELDS[2:]:
+            row[name] += getattr(record, name)
+        if record.cost_usd is None:
+            row["unpriced"] += record.status < 400
+        else:
+            row["cost_usd"] += record.cost_usd
+
+    def totals(self, window: float, group_by: str, now: float | None = None) -> list[dict[str, Any]]:
+        """Totals over the last ``window`` seconds, grouped by provider, model or route."""
+        index = {"provider": 1, "model": 2, "route": 3}[group_by]
+        since = int(((now or time.time()) - window) // 60)
+        groups: dict[str, dict[str, Any]] = {}
+        for key, row in self.rows.items():
+            if key[0] < since:
+                continue
+            name = str(key[index])
+            group = groups.setdefault(name, {group_by: name} | {f: 0 for f in FIELDS}
+                                      | {"cost_usd": 0.0, "unpriced": 0})
+            for name, value in row.items():
+                group[name] += value
+        for group in groups.values():
+            group["cost_usd"] = round(group["cost_usd"], 8)
+        return sorted(groups.values(), key=lambda g: str(g[group_by]))
+
+    def _trim(self, now: float) -> None:
+        oldest = int((now - self.retention) // 60)
+        while self.rows and (next(iter(self.rows))[0] < oldest or len(self.rows) > self.max_rows):
+            self.rows.popitem(last=False)
