@@ -6,8 +6,9 @@ happened is written to the request's state for the Observer."""
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
 
 from llm_router.errors import ProviderError
 from llm_router.messages import ChatChunk, ChatRequest, ChatResponse
@@ -67,8 +68,20 @@ class ChatStream:
             await self._rest.aclose()  # type: ignore[attr-defined]
 
 
-async def _send(model: ChatModel, request: ChatRequest) -> ChatResponse:
-    return await model.send_message(request)
+Answer = tuple[ChatResponse, bytes | None]
+
+
+@runtime_checkable
+class PassThroughModel(Protocol):
+    """A model whose wire format is the client's (OpenAI): bodies pass through untouched."""
+
+    async def send_passthrough(self, body: dict[str, Any]) -> tuple[bytes, ChatResponse]:
+        """Forward ``body``; the raw answer and its canonical reading."""
+        ...
+
+
+async def _send(model: ChatModel, request: ChatRequest) -> Answer:
+    return await model.send_message(request), None
 
 
 async def _open_stream(model: ChatModel, request: ChatRequest) -> Opened:
@@ -107,15 +120,34 @@ class Gateway:
 
     async def chat(self, name: str, request: ChatRequest) -> tuple[ChatResponse, Outcome]:
         """The whole answer, after whatever retries and fallbacks it took."""
+        (response, _), outcome = await self._chat(name, request, _send)
+        return response, outcome
+
+    async def chat_passthrough(self, name: str, request: ChatRequest,
+                               body: dict[str, Any]) -> tuple[ChatResponse, Outcome, bytes | None]:
+        """Like ``chat``; when the deployment that answers speaks OpenAI's format, the
+        client's ``body`` goes upstream as it is and the upstream bytes come back too."""
+
+        async def attempt(model: ChatModel, canonical: ChatRequest) -> Answer:
+            if isinstance(model, PassThroughModel):
+                raw, response = await model.send_passthrough(body)
+                return response, raw
+            return await model.send_message(canonical), None
+
+        (response, raw), outcome = await self._chat(name, request, attempt)
+        return response, outcome, raw
+
+    async def _chat(self, name: str, request: ChatRequest,
+                    attempt: Callable[[ChatModel, ChatRequest], Awaitable[Answer]]) -> tuple[Answer, Outcome]:
         state = self._begin(request)
-        response, outcome = await self.router.run(name, request, _send)
+        (response, raw), outcome = await self.router.run(name, request, attempt)
         outcome.release()
         if state is not None:
             _note_outcome(state, outcome)
             state.usage, state.finish_reason = response.usage, response.finish_reason
             if self.capture_content:
                 state.completion.append(response.text)
-        return response, outcome
+        return (response, raw), outcome
 
     async def stream(self, name: str, request: ChatRequest) -> ChatStream:
         """A committed stream: returns once the first content (or the end) has arrived."""

@@ -258,3 +258,19 @@ def test_unknown_model_is_a_400_with_openai_shape(client):
 def test_models_lists_providers_and_defaults(client):
     ids = {m.id for m in client.models.list()}
     assert {"openai", "anthropic", "cohere", "anthropic/claude-sonnet-4-5"} <= ids
+
+
+def test_openai_upstream_body_passes_through_untouched(client, gateway, fakes):
+    completion = client.chat.completions.create(
+        model="openai", messages=[{"role": "user", "content": "x"}], logit_bias={"50256": -100},
+        max_tokens=12, n=1)
+    sent = fakes["openai"].requests[-1].body
+    assert sent["logit_bias"] == {"50256": -100} and sent["max_tokens"] == 12
+    assert sent["model"] == "gpt-4.1-mini"
+    assert completion.system_fingerprint == "fp_fake0001", "a field we do not model came through"
+    rid_based = httpx.post(gateway.url + "/v1/chat/completions", headers={"x-request-id": "pass-1"},
+                           json={"model": "openai", "messages": [{"role": "user", "content": "x"}]}).json()
+    assert rid_based["id"] != "chatcmpl-pass-1", "the upstream's own id, not one we made"
+    translated = httpx.post(gateway.url + "/v1/chat/completions", headers={"x-request-id": "pass-2"},
+                            json={"model": "cohere", "messages": [{"role": "user", "content": "x"}]}).json()
+    assert translated["id"] == "chatcmpl-pass-2"

@@ -31,7 +31,8 @@ def _headers(outcome: Outcome) -> dict[str, str]:
 async def chat_completions(request: Request) -> Response:
     """Chat Completions in OpenAI's wire format, whole or streamed."""
     gateway: Gateway = request.app.state.gateway
-    body = parse_request(await request.body())
+    raw = await request.body()
+    body = parse_request(raw)
     canonical = to_canonical(body)
     completion_id = "chatcmpl-" + current_request_id()
     if body.stream:
@@ -41,11 +42,13 @@ async def chat_completions(request: Request) -> Response:
         encoder = openai_wire.ChunkEncoder(completion_id, stream.outcome.deployment.model,
                                            canonical.include_usage)
         return StreamBody(_sse(stream, encoder), "text/event-stream", _headers(stream.outcome))
-    result = await cancel_on_disconnect(request.receive, gateway.chat(body.model, canonical))
+    # Passed through as it is when the deployment that answers speaks OpenAI's format.
+    answer = gateway.chat_passthrough(body.model, canonical, orjson.loads(raw))
+    result = await cancel_on_disconnect(request.receive, answer)
     if result is None:
         return Response(status_code=499)
-    response, outcome = result
-    payload = openai_wire.completion(response, completion_id, outcome.deployment.model)
+    response, outcome, upstream_bytes = result
+    payload = upstream_bytes or openai_wire.completion(response, completion_id, outcome.deployment.model)
     return Response(payload, media_type="application/json", headers=_headers(outcome))
 
 

@@ -72,7 +72,7 @@ class ChunkEncoder:
                 out += self._frame({"role": "assistant", "content": ""}, None)
             out += self._frame({}, finish_reason(chunk.finish_reason))
             if self.include_usage:
-                usage = usage_to_wire(chunk.usage or Usage())
+                usage = chunk.meta.get("openai_usage") or usage_to_wire(chunk.usage or Usage())
                 out += b"data: " + orjson.dumps({**self.head, "choices": [], "usage": usage}) + b"\n\n"
             out += DONE
         return out

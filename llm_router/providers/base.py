@@ -26,9 +26,12 @@ class ChatModel(ABC):
 
     provider: ClassVar[str]
 
-    def __init__(self, deployment: Deployment, http: UpstreamClient) -> None:
+    def __init__(self, deployment: Deployment, http: UpstreamClient,
+                 shared: dict[str, Any] | None = None) -> None:
         self.deployment = deployment
         self.http = http
+        # Resources that outlive one request, owned by the factory (e.g. a loaded local model).
+        self.shared: dict[str, Any] = {} if shared is None else shared
 
     @abstractmethod
     async def send_message(self, request: ChatRequest) -> ChatResponse:
@@ -81,13 +84,17 @@ class HTTPChatModel(ChatModel):
         return self.deployment.base_url.rstrip("/") + self.path
 
     async def send_message(self, request: ChatRequest) -> ChatResponse:
-        body = orjson.dumps(self.build_body(request, stream=False))
+        _, response = await self.exchange(orjson.dumps(self.build_body(request, stream=False)))
+        return response
+
+    async def exchange(self, body: bytes) -> tuple[bytes, ChatResponse]:
+        """POST an already-encoded body; the raw answer and its canonical reading."""
         async with self._post(body) as upstream:
             raw = await upstream.read()
             if upstream.status != 200:
                 raise self.error_for(upstream.status, upstream.headers, raw)
         try:
-            return self.parse_response(orjson.loads(raw))
+            return raw, self.parse_response(orjson.loads(raw))
         except (orjson.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError):
             raise UpstreamProtocolError(
                 "Upstream sent a malformed response body.", provider=self.provider

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
+
 from llm_router.messages import ChatRequest, ChatResponse
 from llm_router.providers.base import HTTPChatModel
 from llm_router.providers.openai import translate
@@ -33,6 +35,13 @@ class OpenAIChatModel(HTTPChatModel):
 
     def parse_error(self, body: Any) -> tuple[str | None, str]:
         return translate.error_from_body(body)
+
+    async def send_passthrough(self, body: dict[str, Any]) -> tuple[bytes, ChatResponse]:
+        """Forward a client's Chat Completions body as it is (only ``model`` replaced)
+        and return the upstream answer's bytes untouched, with its canonical reading."""
+        body = {**body, "model": self.deployment.model}
+        body.pop("stream", None)
+        return await self.exchange(orjson.dumps(body))
 
 
 class OpenAICompatibleChatModel(OpenAIChatModel):

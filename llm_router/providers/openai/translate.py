@@ -166,6 +166,7 @@ class OpenAIStreamTranslator:
         self.provider = provider
         self.finish_reason: FinishReason | None = None
         self.usage: Usage | None = None
+        self.raw_usage: dict[str, Any] | None = None
         self.id: str | None = None
         self.model: str | None = None
 
@@ -173,7 +174,9 @@ class OpenAIStreamTranslator:
         """Chunks for one SSE event."""
         if event.data.strip() == "[DONE]":
             self.done = True
-            return [ChatChunk(finish_reason=self.finish_reason or "stop", usage=self.usage or Usage())]
+            meta = {"openai_usage": self.raw_usage} if self.raw_usage else {}
+            usage = self.usage or Usage()
+            return [ChatChunk(finish_reason=self.finish_reason or "stop", usage=usage, meta=meta)]
         data = load_event(event)
         if data is None:
             return []
@@ -183,7 +186,8 @@ class OpenAIStreamTranslator:
         if self.id is None:
             self.id, self.model = data.get("id"), data.get("model")
         if data.get("usage"):
-            self.usage = usage_from_wire(data["usage"])
+            self.raw_usage = data["usage"]  # passed on as it is to OpenAI-format clients
+            self.usage = usage_from_wire(self.raw_usage)
         return self._choices(data.get("choices") or ())
 
     def _choices(self, choices: Any) -> list[ChatChunk]:
