@@ -65,6 +65,12 @@ def stream_frames(response):
     return [line[6:] for line in response.text.splitlines() if line.startswith("data: ")]
 
 
+def streamed_text(frames):
+    """The content deltas of a Chat Completions stream, joined."""
+    return "".join((json.loads(f)["choices"] or [{}])[0].get("delta", {}).get("content") or ""
+                   for f in frames if f != "[DONE]")
+
+
 def attempts(fakes):
     return {name: len(fake.requests) for name, fake in fakes.items()}
 
@@ -176,8 +182,7 @@ def test_f15_f16_failure_before_first_content_is_invisible(router_gateway, fakes
     response = ask(router_gateway, "smart", stream=True)
     frames = stream_frames(response)
     assert frames[-1] == "[DONE]"
-    text = "".join((json.loads(f)["choices"] or [{}])[0].get("delta", {}).get("content") or ""
-                   for f in frames[:-1])
+    text = streamed_text(frames)
     assert text == "All good now."
     assert not any("error" in json.loads(f) for f in frames[:-1])
 
@@ -206,8 +211,7 @@ def test_f19_one_malformed_event_is_skipped(router_gateway, fakes):
     response = ask(router_gateway, "solo", stream=True)
     frames = stream_frames(response)
     assert frames[-1] == "[DONE]"
-    text = "".join((json.loads(f)["choices"] or [{}])[0].get("delta", {}).get("content") or ""
-                   for f in frames[:-1])
+    text = streamed_text(frames)
     assert text == "fine despite one bad event"
 
 

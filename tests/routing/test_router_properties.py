@@ -117,8 +117,8 @@ def test_retry_after_longer_than_the_cap_fails_over_without_waiting():
     assert outcome.deployment.name == "b" and outcome.attempts == 2
 
 
-def test_backoff_without_retry_after_then_fallback():
-    router, waits = make_router(retries=2)
+def run_with_a_failing(router) -> list[str]:
+    """Run one request where deployment ``a`` always answers 500; the deployments tried."""
     calls = []
 
     async def attempt(model, request):
@@ -128,6 +128,12 @@ def test_backoff_without_retry_after_then_fallback():
         return "ok"
 
     asyncio.run(router.run("smart", _request(), attempt))
+    return calls
+
+
+def test_backoff_without_retry_after_then_fallback():
+    router, waits = make_router(retries=2)
+    calls = run_with_a_failing(router)
     assert calls == ["a", "a", "a", "b"]
     assert len(waits) == 2 and 0.25 <= waits[0] <= 0.5 and 0.5 <= waits[1] <= 1.0
 
@@ -135,15 +141,7 @@ def test_backoff_without_retry_after_then_fallback():
 def test_deployment_override_of_retries():
     router, _ = make_router(retries=2)
     router.factory.deployments["a"] = replace(router.factory.deployments["a"], retries=0)
-    calls = []
-
-    async def attempt(model, request):
-        calls.append(model.deployment.name)
-        if model.deployment.name == "a":
-            raise error("500", None)
-        return "ok"
-
-    asyncio.run(router.run("smart", _request(), attempt))
+    calls = run_with_a_failing(router)
     assert calls == ["a", "b"]
 
 
@@ -151,3 +149,25 @@ def _request():
     from llm_router.messages import ChatRequest, Message
 
     return ChatRequest("", (Message("user", "hi"),))
+
+
+def test_retry_budget_caps_concurrent_retries():
+    from llm_router.routing.retry import RetryBudget
+
+    budget = RetryBudget(ratio=0.2, minimum=3)
+    budget.requests = 100
+    budget.retries = 19
+    assert budget.allows_retry()
+    budget.retries = 20
+    assert not budget.allows_retry(), "20% of 100 requests in flight"
+    budget.requests, budget.retries = 2, 2
+    assert budget.allows_retry(), "the floor of 3 applies to light traffic"
+    budget.retries = 3
+    assert not budget.allows_retry()
+
+
+def test_exhausted_retry_budget_fails_over_instead_of_retrying():
+    router, waits = make_router(retries=2)
+    router.budget.minimum, router.budget.ratio = 0, 0.0
+    assert run_with_a_failing(router) == ["a", "b"]
+    assert waits == []
