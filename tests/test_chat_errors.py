@@ -12,6 +12,16 @@ from tests.fakes import Reply
 from tests.gateway_process import free_port, run_gateway
 from tests.test_chat_api import PROVIDERS, parse_sse, post_chat
 
+def wait_for_log(gateway, text: str, seconds: float = 3.0) -> bool:
+    """Log lines are written by a background thread: give them a moment."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if text in gateway.log_text():
+            return True
+        time.sleep(0.02)
+    return False
+
+
 RATE_LIMIT = {"openai": "rate_limit_exceeded", "anthropic": "rate_limit_error", "cohere": None}
 
 
@@ -104,7 +114,7 @@ def test_plain_stream_cut_midway_is_cut_off_not_completed(gateway, fakes, provid
             for piece in r.iter_text():
                 received.append(piece)
     assert "".join(received) != "one two three four five six seven eight"
-    assert "stream failed" in gateway.log_text()
+    assert wait_for_log(gateway, "stream failed")
 
 
 @pytest.mark.parametrize("provider", PROVIDERS)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import atexit
 import logging
+import logging.handlers
+import queue
 import sys
 from typing import Any
 
@@ -29,15 +32,35 @@ class JSONFormatter(logging.Formatter):
         return orjson.dumps(entry, default=str).decode()
 
 
+class _HandOff(logging.handlers.QueueHandler):
+    """Puts records on a queue without formatting them: formatting and the write to
+    stderr happen on the listener's thread, off the event loop."""
+
+    listener: logging.handlers.QueueListener | None = None
+
+    def prepare(self, record: logging.LogRecord) -> logging.LogRecord:
+        return record
+
+
 def setup_logging(level: str, fmt: str) -> None:
-    """Configure the root logger once, at start-up."""
+    """Configure the root logger once, at start-up: records go through a queue to a
+    background thread that formats and writes them."""
     handler = logging.StreamHandler(sys.stderr)
     if fmt == "json":
         handler.setFormatter(JSONFormatter())
     else:
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    records: queue.SimpleQueue[logging.LogRecord] = queue.SimpleQueue()
+    listener = logging.handlers.QueueListener(records, handler)
+    listener.start()
+    atexit.register(listener.stop)  # flush what is queued at shutdown
     root = logging.getLogger()
-    root.handlers[:] = [handler]
+    for old in root.handlers:
+        if isinstance(old, _HandOff) and old.listener is not None:
+            old.listener.stop()
+    hand_off = _HandOff(records)
+    hand_off.listener = listener
+    root.handlers[:] = [hand_off]
     root.setLevel(level.upper())
     for name in ("uvicorn", "uvicorn.error"):
         logging.getLogger(name).handlers[:] = []
