@@ -6,20 +6,19 @@ import logging
 from collections.abc import AsyncIterator
 
 import orjson
-from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
 from starlette.responses import Response
+from starlette.types import Receive
 
-from llm_router.api.errors import describe, error_body
-from llm_router.api.middleware import current_request_id
+from llm_router.api.errors import describe, error_body, parse_body
 from llm_router.api.streaming import StreamAborted, StreamBody, cancel_on_disconnect
 from llm_router.errors import ProviderError
 from llm_router.gateway import ChatStream, Gateway, Outcome
 from llm_router.messages import ChatRequest, Message, Usage
+from llm_router.observability.state import current_request_id
 from llm_router.providers.sse import encode_event
 
 log = logging.getLogger("llm_router.chat")
-router = APIRouter()
 
 
 class ChatBody(BaseModel):
@@ -53,23 +52,18 @@ def _usage(usage: Usage | None) -> dict[str, int]:
     return {"input_tokens": usage.input_tokens, "output_tokens": usage.output_tokens}
 
 
-@router.post("/chat/")
-@router.post("/chat", include_in_schema=False)
-async def chat(body: ChatBody, request: Request) -> Response:
-    """Send one message to the named model; answer as JSON or as a stream."""
-    gateway: Gateway = request.app.state.gateway
+async def handle_chat(gateway: Gateway, raw: bytes, accept: str, receive: Receive) -> Response:
+    """``POST /chat/``: send one message to the named model; answer as JSON or a stream."""
+    body = parse_body(ChatBody, raw)
     if body.stream:
         opening = gateway.stream(body.chat_model_name, body.to_request())
-        stream = await cancel_on_disconnect(request.receive, opening)
+        stream = await cancel_on_disconnect(receive, opening)
         if stream is None:
             return Response(status_code=499)
-        sse = "text/event-stream" in request.headers.get("accept", "")
-        if sse:
+        if "text/event-stream" in accept:
             return StreamBody(_sse_body(stream), "text/event-stream", _headers(stream.outcome))
         return StreamBody(_text_body(stream), "text/plain; charset=utf-8", _headers(stream.outcome))
-    result = await cancel_on_disconnect(
-        request.receive, gateway.chat(body.chat_model_name, body.to_request())
-    )
+    result = await cancel_on_disconnect(receive, gateway.chat(body.chat_model_name, body.to_request()))
     if result is None:
         return Response(status_code=499)
     response, outcome = result

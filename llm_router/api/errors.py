@@ -5,10 +5,11 @@ from __future__ import annotations
 import logging
 import math
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal, TypeVar
 
 import orjson
 from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, ValidationError
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -30,6 +31,7 @@ from llm_router.observability.state import current_request_id, current_state
 
 log = logging.getLogger("llm_router.errors")
 Surface = Literal["chat", "openai"]
+M = TypeVar("M", bound=BaseModel)
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,14 +121,23 @@ def surface_of(request: Request) -> Surface:
     return "openai" if request.url.path.startswith("/v1/") else "chat"
 
 
-def validation_error(exc: RequestValidationError, surface: Surface) -> Response:
-    """400 for unreadable JSON, 422 naming the offending field otherwise."""
-    errors = exc.errors()
+def parse_body(model: type[M], raw: bytes) -> M:
+    """Validate a JSON body: 400 if unreadable, 422 naming the offending field otherwise."""
+    try:
+        return model.model_validate_json(raw)
+    except ValidationError as exc:
+        raise _invalid(exc.errors(), 422) from None
+
+
+def _invalid(errors: list[Any], status: int) -> InvalidRequest:
     first = errors[0] if errors else {}
-    if first.get("type") == "json_invalid":
-        return error_response(InvalidRequest("Request body is not valid JSON.", None, 400), surface)
+    if first.get("type") in ("json_invalid", "json_type", "model_type"):
+        return InvalidRequest("Request body must be a JSON object.", None, 400)
     loc = [str(p) for p in first.get("loc", ()) if p != "body"]
     field = ".".join(loc) or "body"
-    message = f"Invalid field '{field}': {first.get('msg', 'invalid value')}."
-    status = 400 if surface == "openai" else 422
-    return error_response(InvalidRequest(message, field, status), surface)
+    return InvalidRequest(f"Invalid field '{field}': {first.get('msg', 'invalid value')}.", field, status)
+
+
+def validation_error(exc: RequestValidationError, surface: Surface) -> Response:
+    """400 for unreadable JSON, 422 naming the offending field otherwise."""
+    return error_response(_invalid(list(exc.errors()), 400 if surface == "openai" else 422), surface)

@@ -1,5 +1,6 @@
 """One pure-ASGI middleware: request id and request state, gateway key check, body size
-limit, and handing each finished API request to the Observer.
+limit, the chat endpoints' fast path, and handing each finished chat request to the
+Observer.
 
 Pure ASGI (not BaseHTTPMiddleware) so streaming and disconnects pass through untouched."""
 
@@ -12,6 +13,9 @@ import uuid
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from llm_router.api.errors import Surface
+from llm_router.api.fast_path import ROUTES, BodyTooLarge, serve
+from llm_router.gateway import Gateway
 from llm_router.observability.observer import Observer
 from llm_router.observability.state import begin_request, current_request_id, current_state
 
@@ -19,11 +23,6 @@ __all__ = ["BodyTooLarge", "GatewayMiddleware", "current_request_id"]
 
 _VALID_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 OPEN_PATHS = frozenset({"/health", "/ready", "/metrics"})
-SURFACES = {"/chat/": "chat", "/chat": "chat", "/v1/chat/completions": "openai"}
-
-
-class BodyTooLarge(Exception):
-    """A chunked body passed the size limit."""
 
 
 class GatewayMiddleware:
@@ -31,8 +30,9 @@ class GatewayMiddleware:
     and reports every chat request to the Observer once its response is over."""
 
     def __init__(self, app: ASGIApp, api_key: str | None, max_body_bytes: int,
-                 observer: Observer | None = None) -> None:
+                 observer: Observer | None = None, gateway: Gateway | None = None) -> None:
         self.app = app
+        self.gateway = gateway
         self.expected = ("Bearer " + api_key).encode() if api_key else None
         self.max_body_bytes = max_body_bytes
         self.observer = observer
@@ -44,7 +44,7 @@ class GatewayMiddleware:
         headers = dict(scope["headers"])
         given = headers.get(b"x-request-id", b"").decode("latin-1")
         request_id = given if _VALID_ID.match(given) else uuid.uuid4().hex
-        surface = SURFACES.get(scope["path"])
+        surface = ROUTES.get(scope["path"])
         state = begin_request(request_id, surface or "other")
         status = 500
         id_header = (b"x-request-id", request_id.encode())
@@ -60,12 +60,13 @@ class GatewayMiddleware:
         if observer is not None:
             observer.start(state)
         try:
-            await self._handle(scope, headers, receive, send_with_id)
+            await self._handle(scope, headers, receive, send_with_id, surface)
         finally:
             if observer is not None:
                 observer.finish(state, status)
 
-    async def _handle(self, scope: Scope, headers: dict[bytes, bytes], receive: Receive, send: Send) -> None:
+    async def _handle(self, scope: Scope, headers: dict[bytes, bytes], receive: Receive, send: Send,
+                      surface: Surface | None) -> None:
         if self.expected is not None and scope["path"] not in OPEN_PATHS:
             auth = headers.get(b"authorization", b"")
             if not hmac.compare_digest(auth, self.expected):
@@ -75,7 +76,10 @@ class GatewayMiddleware:
         if length is not None and length.isdigit() and int(length) > self.max_body_bytes:
             await _reject(send, 413, "request_too_large", "Request body is too large.")
             return
-        await self.app(scope, self._limited(receive), send)
+        if surface is not None and self.gateway is not None:
+            await serve(surface, self.gateway, scope, self._limited(receive), send)
+        else:
+            await self.app(scope, self._limited(receive), send)
 
     def _limited(self, receive: Receive) -> Receive:
         seen = 0

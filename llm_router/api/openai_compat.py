@@ -9,14 +9,15 @@ from collections.abc import AsyncIterator
 import orjson
 from fastapi import APIRouter, Request
 from starlette.responses import Response
+from starlette.types import Receive
 
 from llm_router.api import openai_wire
 from llm_router.api.errors import describe
-from llm_router.api.middleware import current_request_id
 from llm_router.api.openai_schema import parse_request, to_canonical
 from llm_router.api.streaming import StreamBody, cancel_on_disconnect
 from llm_router.errors import ProviderError
 from llm_router.gateway import ChatStream, Gateway, Outcome
+from llm_router.observability.state import current_request_id
 
 log = logging.getLogger("llm_router.openai")
 router = APIRouter(prefix="/v1")
@@ -27,16 +28,13 @@ def _headers(outcome: Outcome) -> dict[str, str]:
             "x-llm-router-attempts": str(outcome.attempts)}
 
 
-@router.post("/chat/completions")
-async def chat_completions(request: Request) -> Response:
-    """Chat Completions in OpenAI's wire format, whole or streamed."""
-    gateway: Gateway = request.app.state.gateway
-    raw = await request.body()
+async def handle_completions(gateway: Gateway, raw: bytes, receive: Receive) -> Response:
+    """``POST /v1/chat/completions`` in OpenAI's wire format, whole or streamed."""
     body = parse_request(raw)
     canonical = to_canonical(body)
     completion_id = "chatcmpl-" + current_request_id()
     if body.stream:
-        stream = await cancel_on_disconnect(request.receive, gateway.stream(body.model, canonical))
+        stream = await cancel_on_disconnect(receive, gateway.stream(body.model, canonical))
         if stream is None:
             return Response(status_code=499)
         encoder = openai_wire.ChunkEncoder(completion_id, stream.outcome.deployment.model,
@@ -44,7 +42,7 @@ async def chat_completions(request: Request) -> Response:
         return StreamBody(_sse(stream, encoder), "text/event-stream", _headers(stream.outcome))
     # Passed through as it is when the deployment that answers speaks OpenAI's format.
     answer = gateway.chat_passthrough(body.model, canonical, orjson.loads(raw))
-    result = await cancel_on_disconnect(request.receive, answer)
+    result = await cancel_on_disconnect(receive, answer)
     if result is None:
         return Response(status_code=499)
     response, outcome, upstream_bytes = result

@@ -53,24 +53,27 @@ class StreamBody(Response):
 
 
 async def cancel_on_disconnect(receive: Receive, work: Awaitable[T]) -> T | None:
-    """Run ``work``; if the client disconnects first, cancel it and return None."""
-    task = asyncio.ensure_future(work)
-    watcher = asyncio.ensure_future(_wait_disconnect(receive))
-    try:
-        done, _ = await asyncio.wait((task, watcher), return_when=asyncio.FIRST_COMPLETED)
-    except asyncio.CancelledError:
+    """Run ``work`` in this task; if the client disconnects first, cancel it and return None."""
+    task = asyncio.current_task()
+    assert task is not None
+    gone = False
+
+    async def watch() -> None:
+        nonlocal gone
+        await _wait_disconnect(receive)
+        gone = True
         task.cancel()
-        raise
+
+    watcher = asyncio.get_running_loop().create_task(watch())
+    try:
+        return await work
+    except asyncio.CancelledError:
+        if not gone:
+            raise
+        task.uncancel()
+        return None
     finally:
         watcher.cancel()
-    if task in done:
-        return task.result()
-    task.cancel()
-    try:
-        await task
-    except (asyncio.CancelledError, Exception):
-        pass
-    return None
 
 
 async def _wait_disconnect(receive: Receive) -> None:
