@@ -12,7 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import SecretStr
 from starlette.responses import Response
 
-from llm_router.api import chat, openai_compat, operations
+from llm_router.api import openai_compat, operations
 from llm_router.api.errors import error_response, surface_of, validation_error
 from llm_router.api.middleware import BodyTooLarge, GatewayMiddleware
 from llm_router.config.router_config import build_router_config
@@ -63,11 +63,12 @@ def create_app(settings: Settings | None = None, config_path: str | None = None)
         circuit_state=router.health.state, tracer=tracer_from_environment(),
         log_content=settings.llm_router_log_content,
     )
-    for surface in (chat.router, openai_compat.router, operations.router):
+    for surface in (openai_compat.router, operations.router):
         app.include_router(surface)
     _add_error_handlers(app)
     app.add_middleware(GatewayMiddleware, api_key=_secret(settings.llm_router_api_key),
-                       max_body_bytes=settings.llm_router_max_body_bytes, observer=observer)
+                       max_body_bytes=settings.llm_router_max_body_bytes, observer=observer,
+                       gateway=app.state.gateway)
     return app
 
 
