@@ -8,6 +8,7 @@ prometheus-client's multiprocess mode (``PROMETHEUS_MULTIPROC_DIR``)."""
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.multiprocess import MultiProcessCollector
@@ -46,7 +47,8 @@ class Metrics:
         self.multiprocess = bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
         self.registry = CollectorRegistry()
         target = None if self.multiprocess else self.registry
-        self.model_label, self.route_label = _Bounded(), _Bounded()
+        self.model_label, self.route_label, self.deployment_label = _Bounded(), _Bounded(), _Bounded()
+        self._children: dict[tuple[int, tuple[str, ...]], Any] = {}
         self._define(target)
 
     def _define(self, r: CollectorRegistry | None) -> None:
@@ -92,20 +94,20 @@ class Metrics:
         """Record one finished request."""
         route = self.route_label(state.route)
         error = state.error_type or ("cancelled" if state.cancelled else "none")
-        self.requests.labels(state.surface, route, f"{status // 100}xx", error).inc()
-        self.duration.labels(state.surface, route).observe(duration)
+        self._child(self.requests, state.surface, route, f"{status // 100}xx", error).inc()
+        self._child(self.duration, state.surface, route).observe(duration)
         self._observe_attempts(state)
         if state.deployment is None:
             return
         provider, model = state.provider or "none", self.model_label(state.model)
         genai = ("chat", provider, model)
-        self.operation.labels(*genai, error).observe(duration)
+        self._child(self.operation, *genai, error).observe(duration)
         if state.streamed and state.first_token_at is not None:
             ttft = state.first_token_at - state.started
-            self.ttft.labels(*genai).observe(ttft)
+            self._child(self.ttft, *genai).observe(ttft)
             output = state.usage.output_tokens if state.usage else 0
             if output > 1:
-                self.tpot.labels(*genai).observe((duration - ttft) / (output - 1))
+                self._child(self.tpot, *genai).observe((duration - ttft) / (output - 1))
         self._observe_usage(state, provider, model, cost)
 
     def _observe_usage(self, state: RequestState, provider: str, model: str, cost: float | None) -> None:
@@ -114,25 +116,38 @@ class Metrics:
         usage = state.usage
         for kind, count in (("input", usage.input_tokens), ("output", usage.output_tokens),
                             ("cached_input", usage.cached_input_tokens)):
-            self.tokens.labels(provider, model, kind).inc(count)
+            self._child(self.tokens, provider, model, kind).inc(count)
             if kind != "cached_input":
-                self.token_usage.labels("chat", provider, model, kind).observe(count)
+                self._child(self.token_usage, "chat", provider, model, kind).observe(count)
         if cost is None:
-            self.unpriced.labels(provider, model).inc()
+            self._child(self.unpriced, provider, model).inc()
         else:
-            self.cost.labels(provider, model).inc(cost)
+            self._child(self.cost, provider, model).inc(cost)
 
     def _observe_attempts(self, state: RequestState) -> None:
         for attempt in state.attempts:
-            self.attempts.labels(attempt.deployment, attempt.provider, attempt.error_type or "success").inc()
+            deployment = self.deployment_label(attempt.deployment)
+            self._child(self.attempts, deployment, attempt.provider, attempt.error_type or "success").inc()
             if attempt.retry:
-                self.retries.labels(attempt.deployment).inc()
+                self._child(self.retries, deployment).inc()
         if state.attempts and state.deployment and state.attempts[0].deployment != state.deployment:
-            self.fallbacks.labels(self.route_label(state.route)).inc()
+            self._child(self.fallbacks, self.route_label(state.route)).inc()
+
+    def _child(self, metric: Any, *values: str) -> Any:
+        """The metric's child for these label values (cached: labels() is costly)."""
+        key = (id(metric), values)
+        child = self._children.get(key)
+        if child is None:
+            child = self._children[key] = metric.labels(*values)
+        return child
+
+    def in_flight_child(self, surface: str) -> Any:
+        """The in-flight gauge for one surface."""
+        return self._child(self.in_flight, surface)
 
     def set_circuit(self, deployment: str, state: str) -> None:
         """Publish a deployment's circuit state."""
-        self.circuit.labels(deployment).set(CIRCUIT_VALUES[state])
+        self._child(self.circuit, self.deployment_label(deployment)).set(CIRCUIT_VALUES[state])
 
     def render(self) -> bytes:
         """The exposition text (all workers' values in multiprocess mode)."""

@@ -35,12 +35,12 @@ class Observer:
 
     def start(self, state: RequestState) -> None:
         """A request began."""
-        self.metrics.in_flight.labels(state.surface).inc()
+        self.metrics.in_flight_child(state.surface).inc()
 
     def finish(self, state: RequestState, status: int) -> UsageRecord:
         """A request ended (its whole body sent, or the client gone)."""
         now = time.monotonic()
-        self.metrics.in_flight.labels(state.surface).dec()
+        self.metrics.in_flight_child(state.surface).dec()
         cost = None
         if state.usage is not None and state.deployment is not None:
             price = self.prices.lookup(state.model, self.deployment_price(state.deployment))
