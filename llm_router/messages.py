@@ -163,3 +163,23 @@ class ChatChunk:
     def has_content(self) -> bool:
         """True when the chunk carries text or tool-call data for the client."""
         return bool(self.text or self.tool_calls)
+
+
+def merge_chunks(chunks: list[ChatChunk]) -> ChatChunk:
+    """One chunk saying what ``chunks`` say in order: texts joined, tool-call fragments of
+    the same call joined, the last finish reason and usage kept."""
+    if len(chunks) == 1:
+        return chunks[0]
+    calls: dict[int, ToolCallDelta] = {}
+    finish, usage, meta = None, None, {}
+    for chunk in chunks:
+        for delta in chunk.tool_calls:
+            seen = calls.get(delta.index)
+            calls[delta.index] = delta if seen is None else ToolCallDelta(
+                delta.index, seen.id or delta.id, seen.name or delta.name, seen.arguments + delta.arguments)
+        finish = chunk.finish_reason or finish
+        usage = chunk.usage or usage
+        meta.update(chunk.meta)
+    first = chunks[0]
+    return ChatChunk("".join(c.text for c in chunks), tuple(calls.values()), finish, usage,
+                     first.id or chunks[-1].id, first.model or chunks[-1].model, meta)

@@ -12,6 +12,7 @@ from tests.fakes import Reply
 from tests.gateway_process import free_port, run_gateway
 from tests.test_chat_api import PROVIDERS, parse_sse, post_chat
 
+
 def wait_for_log(gateway, text: str, seconds: float = 3.0) -> bool:
     """Log lines are written by a background thread: give them a moment."""
     deadline = time.monotonic() + seconds
@@ -216,3 +217,12 @@ def test_no_canary_key_in_any_log_line(gateway, fakes):
     for key in CANARY.values():
         assert key not in log
         assert key[:12] not in log
+
+
+def test_content_is_forwarded_before_the_upstream_finishes(gateway, fakes):
+    """Streaming is incremental: the first words arrive while the upstream still stalls."""
+    fakes["cohere"].enqueue(Reply(text="first words then silence", stall_after=3))
+    with httpx.stream("POST", gateway.url + "/chat/", timeout=10,
+                      json={"message": "hi", "chat_model_name": "cohere", "stream": True}) as r:
+        first = next(r.iter_text())
+    assert first.startswith("first")

@@ -16,7 +16,7 @@ from llm_router.errors import (
     classify_status,
     parse_retry_after,
 )
-from llm_router.messages import ChatChunk, ChatRequest, ChatResponse
+from llm_router.messages import ChatChunk, ChatRequest, ChatResponse, merge_chunks
 from llm_router.providers.http import UpstreamClient
 from llm_router.providers.sse import SSEDecoder, SSEEvent
 
@@ -111,11 +111,21 @@ class HTTPChatModel(ChatModel):
                 )
             decoder, translator = SSEDecoder(), self.stream_translator()
             async for data in upstream.iter_chunks():
-                for event in decoder.feed(data):
-                    for chunk in translator.feed(event):
-                        yield chunk
-                    if translator.done:
-                        return
+                # Events that arrived in one read leave as one chunk: one write downstream.
+                pending: list[ChatChunk] = []
+                try:
+                    for event in decoder.feed(data):
+                        pending.extend(translator.feed(event))
+                        if translator.done:
+                            break
+                except ProviderError:
+                    if pending:
+                        yield merge_chunks(pending)  # what came before the error still counts
+                    raise
+                if pending:
+                    yield merge_chunks(pending)
+                if translator.done:
+                    return
         raise UpstreamProtocolError(
             "Upstream stream ended before its final event.", provider=self.provider
         )

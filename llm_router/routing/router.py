@@ -55,13 +55,15 @@ class Router:
     """Resolves a name to deployments and runs attempts against them."""
 
     def __init__(self, config: RouterConfig, factory: ChatModelFactory,
-                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
+                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.config = config
         self.factory = factory
         self.health = HealthBoard(*config.cooldown)
         self.stats = LoadStats()
         self.budget = RetryBudget(*config.retry_budget)
         self.sleep = sleep
+        self.clock = clock  # deadlines and waits are planned on this clock
 
     def names(self) -> list[tuple[str, str]]:
         """Route names and the strategy behind each."""
@@ -87,7 +89,7 @@ class Router:
         state = current_state()
         if state is not None:
             state.route = route
-        deadline = time.monotonic() + deployments[0].timeouts.total
+        deadline = self.clock() + deployments[0].timeouts.total
         run = _Run(route, self._candidates(deployments), deadline)
         self.budget.requests += 1
         try:
@@ -135,7 +137,7 @@ class Router:
     async def _wait_for_retry(self, run: _Run, retry: int) -> bool:
         last = run.errors[-1]
         wait = self.config.policy.wait(retry, getattr(last, "retry_after", None))
-        if wait is None or time.monotonic() + wait >= run.deadline or not self.budget.allows_retry():
+        if wait is None or self.clock() + wait >= run.deadline or not self.budget.allows_retry():
             return False
         await self.sleep(wait)
         return True
@@ -158,7 +160,7 @@ class Router:
         self.health.begin(name)
         record = _record_attempt(model, started, is_retry)
         try:
-            async with asyncio.timeout_at(_loop_time(run.deadline)):
+            async with asyncio.timeout(max(0.0, run.deadline - self.clock())):
                 result = await attempt(model, replace(request, model=model.deployment.model))
         except TimeoutError:
             release()
@@ -190,12 +192,6 @@ class Router:
         """Never eject a route's last healthy deployment."""
         return any(d.name != deployment.name and self.health.state(d.name) == "closed"
                    for d in run.deployments)
-
-
-def _loop_time(deadline: float) -> float:
-    """Convert a time.monotonic() deadline to the running loop's clock."""
-    loop = asyncio.get_running_loop()
-    return loop.time() + (deadline - time.monotonic())
 
 
 def _record_attempt(model: ChatModel, started: float, is_retry: bool) -> AttemptRecord | None:

@@ -37,11 +37,14 @@ def make_router(retries: int = 2, names: tuple[str, ...] = ("a", "b")) -> tuple[
     config = RouterConfig(deployments, {"smart": Route("smart", "fallback", names)},
                           RetryPolicy(retries=retries, max_retry_after=60), retry_budget=(1.0, 100))
     waits: list[float] = []
+    now = [0.0]
 
     async def fake_sleep(seconds: float) -> None:
         waits.append(seconds)
+        now[0] += seconds
 
-    return Router(config, ChatModelFactory(deployments, UpstreamClient()), sleep=fake_sleep), waits
+    factory = ChatModelFactory(deployments, UpstreamClient())
+    return Router(config, factory, sleep=fake_sleep, clock=lambda: now[0]), waits
 
 
 def error(kind: str, retry_after: float | None) -> ProviderError:
