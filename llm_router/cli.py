@@ -1,4 +1,4 @@
-"""The ``llm-router`` command: ``serve`` and ``check-config``."""
+"""The ``llm-router`` command: ``serve``, ``chat`` and ``check-config``."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import sys
 import tempfile
 from collections.abc import Sequence
 
+from llm_router.chat_command import add_chat_parser, run_chat
 from llm_router.config.router_config import RouterConfig, build_router_config
 from llm_router.config.settings import Settings
 from llm_router.errors import ConfigError
@@ -25,6 +26,7 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--config", help="router config file (default: $LLM_ROUTER_CONFIG)")
     serve.add_argument("--log-level", default=None)
     serve.add_argument("--log-format", choices=("json", "text"), default=None)
+    add_chat_parser(commands)
     check = commands.add_parser("check-config", help="validate a config file and print its routes")
     check.add_argument("file")
     return parser
@@ -89,6 +91,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "serve":
             return serve(args)
+        if args.command == "chat":
+            return run_chat(args)
         return check_config(args)
     except ConfigError as exc:
         print(f"llm-router: configuration error: {exc.message}", file=sys.stderr)

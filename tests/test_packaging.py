@@ -66,7 +66,7 @@ def test_env_file_is_read_and_environment_wins(fakes, tmp_path):
 
 def test_service_starts_with_no_keys_at_all(tmp_path):
     with run_gateway({}) as gateway:
-        assert httpx.get(gateway.url + "/health").json()["providers"] == []
+        assert set(httpx.get(gateway.url + "/health").json()["providers"]) <= {"local"}  # needs no key
         response = post_chat(gateway, message="hi", chat_model_name="anthropic")
     assert response.status_code == 503
     assert "ANTHROPIC_API_KEY" in response.json()["error"]["message"]

@@ -45,10 +45,12 @@ def create_app(settings: Settings | None = None, config_path: str | None = None)
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await http.start()
+        await factory.start()
         log.info("llm-router ready; providers configured: %s", ", ".join(factory.available()) or "none")
         try:
             yield
         finally:
+            factory.close()
             await http.close()
 
     app = FastAPI(title="llm-router", version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None)

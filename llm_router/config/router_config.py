@@ -63,7 +63,8 @@ def _deployment(name: str, entry: DeploymentIn, env: dict[str, Deployment], time
     if base_url is None:
         raise ConfigError(f"deployments.{name}.base_url is required for provider '{entry.provider}'.")
     key = SecretStr(entry.api_key) if entry.api_key else (base.api_key if base else None)
-    options: dict[str, object] = {"drop_params": entry.drop_params}
+    # The environment's options for the provider (LOCAL_* for ``local``) apply here too.
+    options: dict[str, object] = {**(base.options if base else {}), "drop_params": entry.drop_params}
     options["anthropic_version"] = entry.anthropic_version or (base.options.get("anthropic_version")
                                                                if base else None)
     return Deployment(

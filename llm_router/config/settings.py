@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, SecretStr
@@ -15,6 +16,13 @@ DEFAULT_MODELS = {
     "cohere": "command-a-03-2025",
 }
 PROVIDER_NAMES = tuple(DEFAULT_MODELS)
+# OpenAI-compatible servers on this machine: name -> (default base URL, default model).
+LOCAL_SERVERS = {
+    "ollama": ("http://localhost:11434/v1", "llama3.2"),
+    "vllm": ("http://localhost:8000/v1", ""),
+    "llamacpp": ("http://localhost:8080/v1", ""),
+    "lmstudio": ("http://localhost:1234/v1", ""),
+}
 
 
 class Settings(BaseSettings):
@@ -34,6 +42,21 @@ class Settings(BaseSettings):
     anthropic_model: str = DEFAULT_MODELS["anthropic"]
     cohere_model: str = DEFAULT_MODELS["cohere"]
     anthropic_version: str = "2023-06-01"
+
+    local_model_path: str | None = None
+    local_model_preload: bool = False
+    local_max_queue: int = Field(8, ge=0, le=10_000)
+    local_context_tokens: int = Field(2048, ge=64)
+    local_threads: int | None = Field(None, ge=1)
+    local_weight_repack: bool = False
+    ollama_base_url: str | None = None
+    vllm_base_url: str | None = None
+    llamacpp_base_url: str | None = None
+    lmstudio_base_url: str | None = None
+    ollama_api_key: SecretStr | None = None
+    vllm_api_key: SecretStr | None = None
+    llamacpp_api_key: SecretStr | None = None
+    lmstudio_api_key: SecretStr | None = None
 
     llm_router_api_key: SecretStr | None = None
     llm_router_config: str | None = None
@@ -72,4 +95,24 @@ class Settings(BaseSettings):
                 options={"anthropic_version": self.anthropic_version}
                 if name == "anthropic" else {},
             )
+        result["local"] = self.local_deployment()
+        for name, (url, model) in LOCAL_SERVERS.items():
+            explicit = getattr(self, f"{name}_base_url")
+            result[name] = Deployment(
+                name=name, provider="openai-compatible", model=model, base_url=explicit or url,
+                api_key=getattr(self, f"{name}_api_key"), timeouts=timeouts,
+                options={"listed": explicit is not None},  # /health claims only what was set
+            )
         return result
+
+    def local_deployment(self) -> Deployment:
+        """The in-process model: ``base_url`` is its GGUF file ("" means the bundled one)."""
+        path = self.local_model_path or ""
+        return Deployment(
+            name="local", provider="local",
+            model=Path(path).stem if path else "smollm2-135m-instruct",
+            base_url=path, timeouts=self.timeouts(),
+            options={"preload": self.local_model_preload, "max_queue": self.local_max_queue,
+                     "context_tokens": self.local_context_tokens, "threads": self.local_threads,
+                     "weight_repack": self.local_weight_repack},
+        )
