@@ -25,6 +25,10 @@ class AttemptRecord:
     error_type: str | None = None
     retry: bool = False
 
+    def end(self, error_type: str | None) -> None:
+        """The attempt is over; ``error_type`` is None when it succeeded."""
+        self.ended, self.error_type = time.monotonic(), error_type
+
 
 @dataclass(slots=True)
 class RequestState:

@@ -145,48 +145,34 @@ class Router:
     async def _attempt(self, run: _Run, model: ChatModel, request: ChatRequest, attempt: Attempt[T],
                        is_retry: bool) -> tuple[T, Outcome]:
         name = model.deployment.name
-        in_flight = self.stats.in_flight
-        in_flight[name] = in_flight.get(name, 0) + 1
-        self.budget.retries += is_retry
-        released = False
-
-        def release() -> None:
-            nonlocal released
-            if not released:
-                released = True
-                in_flight[name] -= 1
-
-        started = time.monotonic()
+        slot = _Slot(self.stats.in_flight, name)
+        record = _record_attempt(model, time.monotonic(), is_retry)
         self.health.begin(name)
-        record = _record_attempt(model, started, is_retry)
+        self.budget.retries += is_retry
         try:
             async with asyncio.timeout(max(0.0, run.deadline - self.clock())):
                 result = await attempt(model, replace(request, model=model.deployment.model))
         except TimeoutError:
-            release()
+            slot.release()
+            record.end("upstream_timeout")
             run.errors.append(UpstreamTimeout("The request deadline passed.", provider=model.provider))
-            if record is not None:
-                record.ended, record.error_type = time.monotonic(), "upstream_timeout"
             raise AllTargetsFailed(run.errors) from None
         except ProviderError as error:
-            release()
-            if record is not None:
-                record.ended, record.error_type = time.monotonic(), error.type
+            slot.release()
+            record.end(error.type)
             raise
         except BaseException:
-            release()
+            slot.release()
+            record.end("cancelled")
             self.health.abandon(name)
-            if record is not None:
-                record.ended, record.error_type = time.monotonic(), "cancelled"
             raise
         finally:
             self.budget.retries -= is_retry
-        if record is not None:
-            record.ended = time.monotonic()
-        self.stats.record_latency(name, time.monotonic() - started)
+        record.end(None)
+        self.stats.record_latency(name, record.ended - record.started)
         self.health.success(name)
-        outcome = Outcome(model.deployment, run.route, len(run.errors) + 1, list(run.errors), release)
-        return result, outcome
+        attempts = len(run.errors) + 1
+        return result, Outcome(model.deployment, run.route, attempts, list(run.errors), slot.release)
 
     def _can_eject(self, run: _Run, deployment: Deployment) -> bool:
         """Never eject a route's last healthy deployment."""
@@ -194,12 +180,26 @@ class Router:
                    for d in run.deployments)
 
 
-def _record_attempt(model: ChatModel, started: float, is_retry: bool) -> AttemptRecord | None:
-    """Note the attempt on the current request's state, when there is one."""
-    state = current_state()
-    if state is None:
-        return None
+class _Slot:
+    """One in-flight request on a deployment; released once (at the end of a stream)."""
+
+    __slots__ = ("counts", "name")
+
+    def __init__(self, counts: dict[str, int], name: str) -> None:
+        self.counts, self.name = counts, name
+        counts[name] = counts.get(name, 0) + 1
+
+    def release(self) -> None:
+        if self.name:
+            self.counts[self.name] -= 1
+            self.name = ""
+
+
+def _record_attempt(model: ChatModel, started: float, is_retry: bool) -> AttemptRecord:
+    """Note the attempt on the current request's state (if any)."""
     d = model.deployment
     record = AttemptRecord(d.name, d.provider, d.model, started, retry=is_retry)
-    state.attempts.append(record)
+    state = current_state()
+    if state is not None:
+        state.attempts.append(record)
     return record
