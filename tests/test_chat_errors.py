@@ -226,3 +226,23 @@ def test_content_is_forwarded_before_the_upstream_finishes(gateway, fakes):
                       json={"message": "hi", "chat_model_name": "cohere", "stream": True}) as r:
         first = next(r.iter_text())
     assert first.startswith("first")
+
+
+def test_chunked_body_over_the_limit_is_413(gateway):
+    def body():
+        yield b'{"message": "'
+        for _ in range(12):
+            yield b"x" * (1024 * 1024)
+        yield b'", "chat_model_name": "openai"}'
+
+    response = httpx.post(gateway.url + "/chat/", content=body(), timeout=20,
+                          headers={"content-type": "application/json"})
+    assert response.status_code == 413
+    assert response.json()["error"]["request_id"] == response.headers["x-request-id"]
+
+
+@pytest.mark.parametrize("path", ["/chat/", "/v1/chat/completions"])
+def test_wrong_method_is_405_json(gateway, path):
+    response = httpx.get(gateway.url + path)
+    assert response.status_code == 405
+    assert "POST" in response.json()["error"]["message"]
