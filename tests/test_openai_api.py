@@ -241,7 +241,11 @@ def test_bad_input_is_400_naming_the_parameter(gateway, body, param):
     assert set(error) >= {"message", "type", "param", "code"}
 
 
-@pytest.mark.parametrize("raw", [b"{oops", b"[]", b'"x"', b"null", b"", b'{"a": 1e309}', b"[" * 10000])
+@pytest.mark.parametrize("raw", [
+    b"{oops", b"[]", b'"x"', b"null", b"", b'{"a": 1e309}', b"[" * 10000,
+    b'{"model": "openai", "messages": [{"role": "user", "content": "lone \\ud800 surrogate"}]}',
+    b'{"model": "openai", "messages": [{"role": "user", "content": "bad utf-8 \xff\xfe"}]}',
+])
 def test_unreadable_json_is_400(gateway, raw):
     response = httpx.post(gateway.url + "/v1/chat/completions", content=raw,
                           headers={"content-type": "application/json"})
@@ -274,3 +278,10 @@ def test_openai_upstream_body_passes_through_untouched(client, gateway, fakes):
     translated = httpx.post(gateway.url + "/v1/chat/completions", headers={"x-request-id": "pass-2"},
                             json={"model": "cohere", "messages": [{"role": "user", "content": "x"}]}).json()
     assert translated["id"] == "chatcmpl-pass-2"
+
+
+def test_valid_unicode_reaches_the_provider_unchanged(client, fakes):
+    text = "family \U0001F468\u200D\U0001F469\u200D\U0001F467, RTL \u202Eabc, e\u0301, {{7*7}} ${7*7} __import__"
+    for provider in PROVIDERS:
+        client.chat.completions.create(model=provider, messages=[{"role": "user", "content": text}])
+        assert text in json.dumps(fakes[provider].requests[-1].body, ensure_ascii=False)

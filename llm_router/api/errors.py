@@ -121,21 +121,22 @@ def surface_of(request: Request) -> Surface:
     return "openai" if request.url.path.startswith("/v1/") else "chat"
 
 
-def parse_body(model: type[M], raw: bytes) -> M:
-    """Validate a JSON body: 400 if unreadable, 422 naming the offending field otherwise."""
+def parse_body(model: type[M], raw: bytes, status: int = 422, noun: str = "field") -> M:
+    """Validate a JSON body: 400 if unreadable, ``status`` naming the offending field otherwise."""
     try:
         return model.model_validate_json(raw)
     except ValidationError as exc:
-        raise _invalid(exc.errors(), 422) from None
+        raise _invalid(exc.errors(), status, noun) from None
 
 
-def _invalid(errors: list[Any], status: int) -> InvalidRequest:
+def _invalid(errors: list[Any], status: int, noun: str = "field") -> InvalidRequest:
     first = errors[0] if errors else {}
-    if first.get("type") in ("json_invalid", "json_type", "model_type"):
+    if first.get("type") == "json_invalid":
+        return InvalidRequest(f"Request body is not valid JSON ({first.get('msg', '')}).", None, 400)
+    if first.get("type") in ("json_type", "model_type"):
         return InvalidRequest("Request body must be a JSON object.", None, 400)
-    loc = [str(p) for p in first.get("loc", ()) if p != "body"]
-    field = ".".join(loc) or "body"
-    return InvalidRequest(f"Invalid field '{field}': {first.get('msg', 'invalid value')}.", field, status)
+    field = ".".join(str(p) for p in first.get("loc", ()) if p != "body") or "body"
+    return InvalidRequest(f"Invalid {noun} '{field}': {first.get('msg', 'invalid value')}.", field, status)
 
 
 def validation_error(exc: RequestValidationError, surface: Surface) -> Response:

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator
 
+from llm_router.api.errors import parse_body
 from llm_router.errors import InvalidRequest
 from llm_router.messages import (
     ChatRequest,
@@ -138,14 +139,7 @@ class ChatCompletionIn(_Strict):
 
 def parse_request(raw: bytes) -> ChatCompletionIn:
     """Validate a raw body; InvalidRequest (400) naming the parameter otherwise."""
-    try:
-        body = ChatCompletionIn.model_validate_json(raw)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        if first["type"] in ("json_invalid", "json_type"):
-            raise InvalidRequest("Request body must be a JSON object.", None) from None
-        loc = ".".join(str(p) for p in first["loc"]) or "body"
-        raise InvalidRequest(f"Invalid parameter '{loc}': {first['msg']}.", loc) from None
+    body = parse_body(ChatCompletionIn, raw, 400, "parameter")
     extra = body.model_extra or {}
     for name in FORBIDDEN:
         if name in extra:
