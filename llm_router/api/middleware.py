@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hmac
 import re
-import uuid
+import secrets
 
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -43,7 +43,7 @@ class GatewayMiddleware:
             return
         headers = dict(scope["headers"])
         given = headers.get(b"x-request-id", b"").decode("latin-1")
-        request_id = given if _VALID_ID.match(given) else uuid.uuid4().hex
+        request_id = given if _VALID_ID.match(given) else secrets.token_hex(16)
         surface = ROUTES.get(scope["path"])
         state = begin_request(request_id, surface or "other")
         status = 500

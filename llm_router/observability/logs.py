@@ -42,18 +42,41 @@ class _HandOff(logging.handlers.QueueHandler):
         return record
 
 
+class _BatchingHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes each record but flushes only when no more are waiting: under load many
+    lines leave in one write."""
+
+    def __init__(self, pending: queue.SimpleQueue[logging.LogRecord]) -> None:
+        # stderr is line-buffered (a write per line); this stream is not.
+        super().__init__(open(sys.stderr.fileno(), "w", buffering=1 << 16, closefd=False))
+        self.pending = pending
+
+    def flush(self) -> None:
+        if self.pending.empty():
+            super().flush()
+
+    def drain(self) -> None:
+        """Write out everything buffered (at shutdown)."""
+        super().flush()
+
+
 def setup_logging(level: str, fmt: str) -> None:
     """Configure the root logger once, at start-up: records go through a queue to a
     background thread that formats and writes them."""
-    handler = logging.StreamHandler(sys.stderr)
+    records: queue.SimpleQueue[logging.LogRecord] = queue.SimpleQueue()
+    handler = _BatchingHandler(records)
     if fmt == "json":
         handler.setFormatter(JSONFormatter())
     else:
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
-    records: queue.SimpleQueue[logging.LogRecord] = queue.SimpleQueue()
     listener = logging.handlers.QueueListener(records, handler)
     listener.start()
-    atexit.register(listener.stop)  # flush what is queued at shutdown
+
+    def stop() -> None:  # at shutdown: handle what is queued, then write it out
+        listener.stop()
+        handler.drain()
+
+    atexit.register(stop)
     root = logging.getLogger()
     for old in root.handlers:
         if isinstance(old, _HandOff) and old.listener is not None:
