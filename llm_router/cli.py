@@ -60,6 +60,7 @@ def serve(args: argparse.Namespace) -> int:
         http="httptools" if importlib.util.find_spec("httptools") else "h11",
         log_level=level.lower(),
         access_log=False,
+        proxy_headers=False,  # nothing here reads the client address; skip its middleware
     )
     return 0
 

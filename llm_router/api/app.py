@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import ipaddress
 import logging
 from collections.abc import AsyncIterator
@@ -11,6 +12,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import SecretStr
 from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
 
 from llm_router.api import openai_compat, operations
 from llm_router.api.errors import error_response, surface_of, validation_error
@@ -46,6 +48,8 @@ def create_app(settings: Settings | None = None, config_path: str | None = None)
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await http.start()
         await factory.start()
+        gc.collect()
+        gc.freeze()  # start-up objects leave the collector's view: later collections stay cheap
         log.info("llm-router ready; providers configured: %s", ", ".join(factory.available()) or "none")
         try:
             yield
@@ -53,7 +57,7 @@ def create_app(settings: Settings | None = None, config_path: str | None = None)
             factory.close()
             await http.close()
 
-    app = FastAPI(title="llm-router", version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None)
+    app = GatewayApp(title="llm-router", version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.settings = settings
     app.state.gateway = Gateway(router, capture_content=settings.llm_router_log_content)
     app.state.metrics = Metrics()
@@ -68,10 +72,28 @@ def create_app(settings: Settings | None = None, config_path: str | None = None)
     for surface in (openai_compat.router, operations.router):
         app.include_router(surface)
     _add_error_handlers(app)
-    app.add_middleware(GatewayMiddleware, api_key=_secret(settings.llm_router_api_key),
-                       max_body_bytes=settings.llm_router_max_body_bytes, observer=observer,
-                       gateway=app.state.gateway)
+    app.front = GatewayMiddleware(app.handle, api_key=_secret(settings.llm_router_api_key),
+                                  max_body_bytes=settings.llm_router_max_body_bytes, observer=observer,
+                                  gateway=app.state.gateway)
     return app
+
+
+class GatewayApp(FastAPI):
+    """FastAPI with the GatewayMiddleware in front of its whole stack: the chat endpoints
+    are answered there, without paying for FastAPI's per-request layers; every other route
+    goes on to FastAPI as usual."""
+
+    front: GatewayMiddleware | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.front is None or scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+        else:
+            await self.front(scope, receive, send)
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """FastAPI's own handling, behind the front layer."""
+        await super().__call__(scope, receive, send)
 
 
 def _secret(value: SecretStr | None) -> str | None:

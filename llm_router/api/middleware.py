@@ -7,8 +7,8 @@ Pure ASGI (not BaseHTTPMiddleware) so streaming and disconnects pass through unt
 from __future__ import annotations
 
 import hmac
+import random
 import re
-import secrets
 
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -36,6 +36,8 @@ class GatewayMiddleware:
         self.expected = ("Bearer " + api_key).encode() if api_key else None
         self.max_body_bytes = max_body_bytes
         self.observer = observer
+        # Request ids only need to be unique, not secret: a seeded PRNG, not a syscall each.
+        self._ids = random.Random()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -43,7 +45,7 @@ class GatewayMiddleware:
             return
         headers = dict(scope["headers"])
         given = headers.get(b"x-request-id", b"").decode("latin-1")
-        request_id = given if _VALID_ID.match(given) else secrets.token_hex(16)
+        request_id = given if _VALID_ID.match(given) else f"{self._ids.getrandbits(128):032x}"
         surface = ROUTES.get(scope["path"])
         state = begin_request(request_id, surface or "other")
         status = 500

@@ -48,27 +48,31 @@ class UpstreamResponse:
         return b"".join(chunks)
 
     async def iter_chunks(self) -> AsyncIterator[bytes]:
-        """Body bytes as they arrive; the idle timeout bounds each wait."""
+        """Body bytes as they arrive; the idle timeout bounds each wait (one timer,
+        moved forward after every read, rather than a new one per read)."""
         content = self._response.content
-        while True:
-            try:
-                async with asyncio.timeout(self._idle):
+        loop = asyncio.get_running_loop()
+        try:
+            async with asyncio.timeout(self._idle) as idle:
+                while True:
                     chunk = await content.readany()
-            except TimeoutError:
-                raise UpstreamTimeout(
-                    f"Upstream stalled for more than {self._idle:g}s.", provider=self._provider
-                ) from None
-            except aiohttp.ClientPayloadError:
-                raise UpstreamProtocolError(
-                    "Upstream connection closed mid-response.", provider=self._provider
-                ) from None
-            except aiohttp.ClientError:
-                raise UpstreamConnectionError(
-                    "Upstream connection lost mid-response.", provider=self._provider
-                ) from None
-            if not chunk:
-                return
-            yield chunk
+                    if not chunk:
+                        return
+                    idle.reschedule(None)  # no deadline while the consumer has the chunk
+                    yield chunk
+                    idle.reschedule(loop.time() + self._idle)
+        except TimeoutError:
+            raise UpstreamTimeout(
+                f"Upstream stalled for more than {self._idle:g}s.", provider=self._provider
+            ) from None
+        except aiohttp.ClientPayloadError:
+            raise UpstreamProtocolError(
+                "Upstream connection closed mid-response.", provider=self._provider
+            ) from None
+        except aiohttp.ClientError:
+            raise UpstreamConnectionError(
+                "Upstream connection lost mid-response.", provider=self._provider
+            ) from None
 
 
 class UpstreamClient:
