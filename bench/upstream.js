@@ -1,0 +1,212 @@
+#!/usr/bin/env node
+// A cheap fake LLM upstream for bench/: OpenAI Chat Completions and Anthropic Messages,
+// whole answers or SSE streams. Plain `http`, no dependencies, one process.
+//
+//   POST /v1/chat/completions   chat.completion JSON, or with "stream": true an SSE stream:
+//                               role chunk, N content chunks, finish chunk, a usage chunk
+//                               when stream_options.include_usage, then `data: [DONE]`.
+//   POST /v1/messages           Anthropic message JSON, or SSE: message_start,
+//                               content_block_start, content_block_delta x N,
+//                               content_block_stop, message_delta (usage), message_stop.
+//   GET  /health                "ok"
+//   GET  /_bench/stats          {requests, streams, cpu_user_us, cpu_system_us, rss, config}
+//   POST /_bench/config         {"chunks": N, "delay_ms": D} changes the stream defaults.
+//
+// N (chunks) and D (delay between content chunks, ms) come from UPSTREAM_CHUNKS (default 30)
+// and UPSTREAM_CHUNK_DELAY_MS (default 0), /_bench/config, or per request from the query
+// string (?chunks=N&delay=D). The first content chunk is sent with the headers; each later
+// one D ms after the previous one (D = 0: all in the same tick).
+'use strict';
+const http = require('http');
+
+const PORT = parseInt(process.env.UPSTREAM_PORT || '9100', 10);
+const HOST = process.env.UPSTREAM_HOST || '127.0.0.1';
+const config = {
+  chunks: parseInt(process.env.UPSTREAM_CHUNKS || '30', 10),
+  delay_ms: parseFloat(process.env.UPSTREAM_CHUNK_DELAY_MS || '0'),
+};
+const stats = { requests: 0, streams: 0, errors: 0 };
+
+const WORDS = ('The quick brown fox jumps over the lazy dog while the router forwards every ' +
+  'token with care and the benchmark counts each microsecond spent on the way').split(' ');
+const ANSWER = 'Hello! I am a fake upstream used for benchmarking. ' +
+  'This answer has a realistic length so that response parsing, translation and ' +
+  're-encoding cost about what they cost with a real provider answer of a few sentences.';
+let seq = 0;
+
+function token(i) { return (i === 0 ? '' : ' ') + WORDS[i % WORDS.length]; }
+function reqId() { seq += 1; return 'req_' + process.pid.toString(36) + '_' + seq.toString(36); }
+
+function commonHeaders(id) {
+  return {
+    'x-request-id': id,
+    'openai-processing-ms': '1',
+    'openai-version': '2020-10-01',
+    'x-ratelimit-limit-requests': '10000',
+    'x-ratelimit-remaining-requests': '9999',
+    'x-ratelimit-reset-requests': '6ms',
+  };
+}
+
+function sendJson(res, status, obj, extra) {
+  const body = JSON.stringify(obj);
+  res.writeHead(status, Object.assign({
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(body),
+  }, extra || {}));
+  res.end(body);
+}
+
+function streamParams(url) {
+  let chunks = config.chunks;
+  let delay = config.delay_ms;
+  const q = url.indexOf('?');
+  if (q >= 0) {
+    const p = new URLSearchParams(url.slice(q + 1));
+    if (p.has('chunks')) chunks = parseInt(p.get('chunks'), 10);
+    if (p.has('delay')) delay = parseFloat(p.get('delay'));
+  }
+  return { chunks: Math.max(1, chunks), delay: Math.max(0, delay) };
+}
+
+// Writes frames[0..] : frames[0] and frames[1] at once, then one every `delay` ms.
+function writePaced(res, head, frames, tail, delay) {
+  let closed = false;
+  res.on('close', () => { closed = true; });
+  res.write(head + frames[0]);
+  if (delay <= 0) {
+    for (let i = 1; i < frames.length; i++) res.write(frames[i]);
+    res.end(tail);
+    return;
+  }
+  let i = 1;
+  const next = () => {
+    if (closed) return;
+    if (i < frames.length) { res.write(frames[i++]); setTimeout(next, delay); } else res.end(tail);
+  };
+  setTimeout(next, delay);
+}
+
+function openaiChat(req, res, body) {
+  const id = 'chatcmpl-' + reqId();
+  const created = Math.floor(Date.now() / 1000);
+  const model = body.model || 'gpt-4.1-mini-2025-04-14';
+  const promptTokens = 24;
+  if (!body.stream) {
+    stats.requests += 1;
+    return sendJson(res, 200, {
+      id, object: 'chat.completion', created, model,
+      choices: [{ index: 0, message: { role: 'assistant', content: ANSWER, refusal: null, annotations: [] },
+        logprobs: null, finish_reason: 'stop' }],
+      usage: { prompt_tokens: promptTokens, completion_tokens: 42, total_tokens: promptTokens + 42,
+        prompt_tokens_details: { cached_tokens: 0, audio_tokens: 0 },
+        completion_tokens_details: { reasoning_tokens: 0, audio_tokens: 0,
+          accepted_prediction_tokens: 0, rejected_prediction_tokens: 0 } },
+      service_tier: 'default', system_fingerprint: 'fp_bench',
+    }, commonHeaders(id));
+  }
+  stats.streams += 1;
+  const { chunks, delay } = streamParams(req.url);
+  const pre = '{"id":"' + id + '","object":"chat.completion.chunk","created":' + created +
+    ',"model":' + JSON.stringify(model) + ',"service_tier":"default","system_fingerprint":"fp_bench","choices":';
+  res.writeHead(200, Object.assign({
+    'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache',
+  }, commonHeaders(id)));
+  const head = 'data: ' + pre + '[{"index":0,"delta":{"role":"assistant","content":"","refusal":null},"logprobs":null,"finish_reason":null}]}\n\n';
+  const frames = [];
+  for (let i = 0; i < chunks; i++) {
+    frames.push('data: ' + pre + '[{"index":0,"delta":{"content":' + JSON.stringify(token(i)) +
+      '},"logprobs":null,"finish_reason":null}]}\n\n');
+  }
+  let tail = 'data: ' + pre + '[{"index":0,"delta":{},"logprobs":null,"finish_reason":"stop"}]}\n\n';
+  if (body.stream_options && body.stream_options.include_usage) {
+    tail += 'data: ' + pre + '[],"usage":{"prompt_tokens":' + promptTokens + ',"completion_tokens":' + chunks +
+      ',"total_tokens":' + (promptTokens + chunks) +
+      ',"prompt_tokens_details":{"cached_tokens":0},"completion_tokens_details":{"reasoning_tokens":0}}}\n\n';
+  }
+  tail += 'data: [DONE]\n\n';
+  writePaced(res, head, frames, tail, delay);
+}
+
+function sse(event, obj) { return 'event: ' + event + '\ndata: ' + JSON.stringify(obj) + '\n\n'; }
+
+function anthropicMessages(req, res, body) {
+  const id = 'msg_' + reqId();
+  const model = body.model || 'claude-sonnet-4-5-20250929';
+  const headers = { 'request-id': id, 'anthropic-ratelimit-requests-remaining': '9999' };
+  const usage0 = { input_tokens: 24, cache_creation_input_tokens: 0, cache_read_input_tokens: 0,
+    output_tokens: 1, service_tier: 'standard' };
+  if (!body.stream) {
+    stats.requests += 1;
+    return sendJson(res, 200, {
+      id, type: 'message', role: 'assistant', model,
+      content: [{ type: 'text', text: ANSWER }],
+      stop_reason: 'end_turn', stop_sequence: null,
+      usage: Object.assign({}, usage0, { output_tokens: 42 }),
+    }, headers);
+  }
+  stats.streams += 1;
+  const { chunks, delay } = streamParams(req.url);
+  res.writeHead(200, Object.assign({ 'content-type': 'text/event-stream; charset=utf-8',
+    'cache-control': 'no-cache' }, headers));
+  const head = sse('message_start', { type: 'message_start', message: { id, type: 'message',
+    role: 'assistant', content: [], model, stop_reason: null, stop_sequence: null, usage: usage0 } }) +
+    sse('content_block_start', { type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } });
+  const frames = [];
+  for (let i = 0; i < chunks; i++) {
+    frames.push(sse('content_block_delta', { type: 'content_block_delta', index: 0,
+      delta: { type: 'text_delta', text: token(i) } }));
+  }
+  const tail = sse('content_block_stop', { type: 'content_block_stop', index: 0 }) +
+    sse('message_delta', { type: 'message_delta', delta: { stop_reason: 'end_turn', stop_sequence: null },
+      usage: { input_tokens: 24, output_tokens: chunks } }) +
+    sse('message_stop', { type: 'message_stop' });
+  writePaced(res, head, frames, tail, delay);
+}
+
+function readBody(req, cb) {
+  const parts = [];
+  req.on('data', (c) => parts.push(c));
+  req.on('end', () => {
+    const raw = parts.length === 1 ? parts[0] : Buffer.concat(parts);
+    let body = {};
+    if (raw.length) {
+      try { body = JSON.parse(raw); } catch (e) { body = null; }
+    }
+    cb(body);
+  });
+}
+
+const server = http.createServer((req, res) => {
+  const path = req.url.split('?', 1)[0];
+  if (req.method === 'POST' && (path.endsWith('/chat/completions') || path.endsWith('/v1/messages'))) {
+    return readBody(req, (body) => {
+      if (body === null) {
+        stats.errors += 1;
+        return sendJson(res, 400, { error: { message: 'invalid JSON', type: 'invalid_request_error', param: null, code: null } });
+      }
+      if (path.endsWith('/chat/completions')) openaiChat(req, res, body);
+      else anthropicMessages(req, res, body);
+    });
+  }
+  if (req.method === 'GET' && path === '/health') { res.writeHead(200, { 'content-type': 'text/plain' }); return res.end('ok'); }
+  if (req.method === 'GET' && path === '/_bench/stats') {
+    const cpu = process.cpuUsage();
+    return sendJson(res, 200, Object.assign({ cpu_user_us: cpu.user, cpu_system_us: cpu.system,
+      rss: process.memoryUsage().rss, config }, stats));
+  }
+  if (req.method === 'POST' && path === '/_bench/config') {
+    return readBody(req, (body) => {
+      if (body && Number.isFinite(body.chunks)) config.chunks = Math.max(1, body.chunks | 0);
+      if (body && Number.isFinite(body.delay_ms)) config.delay_ms = Math.max(0, body.delay_ms);
+      sendJson(res, 200, config);
+    });
+  }
+  stats.errors += 1;
+  sendJson(res, 404, { error: { message: 'not found: ' + req.method + ' ' + path, type: 'invalid_request_error', param: null, code: null } });
+});
+server.keepAliveTimeout = 120000;   // gateways pool connections; never drop them mid-run
+server.headersTimeout = 121000;
+server.maxRequestsPerSocket = 0;
+server.listen(PORT, HOST, () => { process.stdout.write('upstream listening on ' + HOST + ':' + PORT + '\n'); });
+process.on('SIGTERM', () => { server.close(); process.exit(0); });
