@@ -2,7 +2,7 @@
 # One command for the whole benchmark: installs its tools (bench/setup.sh), then runs
 # `python -m bench` with the same arguments.
 #   bench/run.sh            full run (~60 min): all systems, all scenarios, 3 reps, soak, profile
-#   bench/run.sh --smoke    every scenario once, briefly (~5 min)
+#   bench/run.sh --smoke    every scenario once, briefly (~8 min)
 #   bench/run.sh --quick    <= 60 s regression guard: llm-router vs the Python floor
 #   bench/run.sh --help     every option
 set -euo pipefail
