@@ -101,6 +101,10 @@ class ProviderError(RouterError):
 
     type = "upstream_error"
     retryable = False
+    #: The request reached the provider, which may have done (and billed) the work even
+    #: though no answer came back: 502/504 from its edge, a reset after the request was
+    #: sent, a timeout while waiting for the answer.
+    possibly_billed = False
 
     def __init__(
         self,
@@ -244,6 +248,7 @@ def classify_status(
         error = cls(message)
     error.provider, error.status = provider, status
     error.retry_after, error.upstream_type = retry_after, upstream_type
+    error.possibly_billed = status in (502, 504)
     return error
 
 

@@ -268,3 +268,47 @@ def test_f26_failing_deployment_is_cooled_down_then_skipped(fakes, tmp_path):
         assert ask(gateway, "smart").status_code == 200
         assert len(fakes["anthropic"].requests) == 0, "circuit open: anthropic-main skipped"
         assert len(fakes["openai"].requests) == 1
+
+
+def usage_line(gateway, request_id):
+    """The request's JSON log line (the log is written by a background thread)."""
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        for line in gateway.log_text().splitlines():
+            if line.startswith("{") and f'"request_id":"{request_id}"' in line and '"status"' in line:
+                return json.loads(line)
+        time.sleep(0.05)
+    raise AssertionError(f"no log line for {request_id}")
+
+
+@pytest.mark.parametrize(("fault", "billed"), [
+    (Reply(status=502), 1),           # F6: the provider's edge answered after taking the request
+    (Reply(status=504), 1),           # F6
+    (Reply(reset=True), 1),           # F14: reset after the body was sent, before headers
+    (Reply(status=503), 0),           # F7: the provider says it did not take the work
+    (Reply(status=429, error_type="rate_limit_error"), 0),
+])
+def test_f6_f14_attempts_the_provider_may_bill_are_flagged(router_gateway, fakes, fault, billed):
+    fakes["anthropic"].enqueue(fault)
+    request_id = f"billed-{fault.status}-{fault.reset}-{time.monotonic_ns()}"
+    body = {"model": "smart", "messages": [{"role": "user", "content": "hi"}]}
+    response = httpx.post(router_gateway.url + "/v1/chat/completions", json=body, timeout=20,
+                          headers={"x-request-id": request_id})
+    assert response.status_code == 200
+    record = usage_line(router_gateway, request_id)
+    assert record["attempts"] == 2
+    assert record["possibly_billed_attempts"] == billed
+    usage = httpx.get(router_gateway.url + "/v1/usage", params={"group_by": "route"}).json()
+    assert "possibly_billed_attempts" in json.dumps(usage)
+
+
+def test_f13_timed_out_attempt_is_flagged_and_f11_refused_is_not(router_gateway, fakes):
+    fakes["anthropic"].enqueue(Reply(delay=4))
+    slow = httpx.post(router_gateway.url + "/v1/chat/completions", timeout=20, headers={"x-request-id": "slow-f13"},
+                      json={"model": "quick", "messages": [{"role": "user", "content": "hi"}]})
+    refused = httpx.post(router_gateway.url + "/v1/chat/completions", timeout=20,
+                         headers={"x-request-id": "refused-f11"},
+                         json={"model": "dead-first", "messages": [{"role": "user", "content": "hi"}]})
+    assert slow.status_code == refused.status_code == 200
+    assert usage_line(router_gateway, "slow-f13")["possibly_billed_attempts"] == 1
+    assert usage_line(router_gateway, "refused-f11")["possibly_billed_attempts"] == 0

@@ -24,10 +24,13 @@ class AttemptRecord:
     ended: float = 0.0
     error_type: str | None = None
     retry: bool = False
+    possibly_billed: bool = False
 
-    def end(self, error_type: str | None) -> None:
-        """The attempt is over; ``error_type`` is None when it succeeded."""
+    def end(self, error_type: str | None, possibly_billed: bool = False) -> None:
+        """The attempt is over; ``error_type`` is None when it succeeded.
+        ``possibly_billed``: it failed after the provider may have done the work."""
         self.ended, self.error_type = time.monotonic(), error_type
+        self.possibly_billed = possibly_billed
 
 
 @dataclass(slots=True)

@@ -42,7 +42,8 @@ class Tracer:
         for attempt in state.attempts:
             child_attributes: dict[str, Any] = {
                 "gen_ai.provider.name": attempt.provider, "gen_ai.request.model": attempt.model,
-                "llm_router.deployment": attempt.deployment, "llm_router.retry": attempt.retry}
+                "llm_router.deployment": attempt.deployment, "llm_router.retry": attempt.retry,
+                "llm_router.possibly_billed": attempt.possibly_billed}
             if attempt.error_type:
                 child_attributes["error.type"] = attempt.error_type
             child = self.tracer.start_span(f"attempt {attempt.deployment}", context=context,

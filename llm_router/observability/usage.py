@@ -25,6 +25,7 @@ class UsageRecord:
     provider: str | None
     model: str | None
     attempts: int
+    possibly_billed_attempts: int  # failed attempts the provider may still bill for
     status: int
     error_type: str | None
     input_tokens: int
@@ -49,7 +50,9 @@ def build_record(state: RequestState, status: int, cost: float | None, now: floa
     return UsageRecord(
         request_id=state.request_id, timestamp=state.started_at, surface=state.surface,
         route=state.route, deployment=state.deployment, provider=state.provider, model=state.model,
-        attempts=len(state.attempts), status=status, error_type=state.error_type,
+        attempts=len(state.attempts),
+        possibly_billed_attempts=sum(a.possibly_billed for a in state.attempts),
+        status=status, error_type=state.error_type,
         input_tokens=usage.input_tokens if usage else 0,
         output_tokens=usage.output_tokens if usage else 0,
         cached_input_tokens=usage.cached_input_tokens if usage else 0,
@@ -68,7 +71,8 @@ class UsageSink(Protocol):
 
 
 _Key = tuple[int, str, str, str]  # minute, provider, model, route
-FIELDS = ("requests", "errors", "input_tokens", "output_tokens", "cached_input_tokens")
+FIELDS = ("requests", "errors", "input_tokens", "output_tokens", "cached_input_tokens",
+          "possibly_billed_attempts")
 
 
 class UsageLedger:

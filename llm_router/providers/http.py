@@ -116,9 +116,11 @@ class UpstreamClient:
                     url, data=body, headers=headers, timeout=timeout, allow_redirects=False
                 )
         except TimeoutError:
-            raise UpstreamTimeout(
+            error = UpstreamTimeout(
                 f"No answer from upstream within {timeouts.first_byte:g}s.", provider=provider
-            ) from None
+            )
+            error.possibly_billed = True
+            raise error from None
         except aiohttp.ClientError as exc:
             raise _connection_error(exc, provider) from None
         try:
@@ -134,6 +136,8 @@ def _connection_error(exc: aiohttp.ClientError, provider: str) -> ProviderError:
         return UpstreamTimeout("Timed out connecting to upstream.", provider=provider)
     if isinstance(exc, aiohttp.ClientConnectorError):
         return UpstreamConnectionError("Could not connect to upstream.", provider=provider)
-    return UpstreamConnectionError(
+    error = UpstreamConnectionError(
         f"Upstream connection failed ({type(exc).__name__}).", provider=provider
     )
+    error.possibly_billed = True  # connected, so the request may have been read
+    return error

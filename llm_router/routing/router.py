@@ -154,12 +154,12 @@ class Router:
                 result = await attempt(model, replace(request, model=model.deployment.model))
         except TimeoutError:
             slot.release()
-            record.end("upstream_timeout")
+            record.end("upstream_timeout", possibly_billed=True)
             run.errors.append(UpstreamTimeout("The request deadline passed.", provider=model.provider))
             raise AllTargetsFailed(run.errors) from None
         except ProviderError as error:
             slot.release()
-            record.end(error.type)
+            record.end(error.type, error.possibly_billed)
             raise
         except BaseException:
             slot.release()

@@ -208,6 +208,11 @@ class FakeServer(ProviderWire):
         reply, body = ex.reply, ex.record.body
         if not await self._sleep(ex, reply.delay):
             return web.Response(status=499)
+        if reply.reset:
+            ex.aborted = True
+            if ex.request.transport is not None:
+                ex.request.transport.abort()
+            return web.Response(status=499)  # never reaches the client
         problem = (self.check_headers(ex.record.headers) or self._check_body(body)
                    or self._scripted_error(reply))
         if problem:

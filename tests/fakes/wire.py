@@ -40,6 +40,7 @@ class Reply:
     malformed: bool = False  # non-stream: truncated JSON; stream: one broken event inserted
     empty_stream: bool = False  # stream: 200 event stream without events (non-stream: empty 200 body)
     html_error: bool = False  # answer ``status`` with an HTML page, like an edge proxy
+    reset: bool = False  # read the whole request, then cut the connection before any headers
 
 
 @dataclass
