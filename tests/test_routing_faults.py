@@ -208,11 +208,19 @@ def test_f18_stall_mid_stream_hits_the_idle_timeout(router_gateway, fakes):
 
 def test_f19_one_malformed_event_is_skipped(router_gateway, fakes):
     fakes["openai"].enqueue(Reply(text="fine despite one bad event", malformed=True))
+    before = sse_parse_errors(router_gateway)
     response = ask(router_gateway, "solo", stream=True)
     frames = stream_frames(response)
     assert frames[-1] == "[DONE]"
     text = streamed_text(frames)
     assert text == "fine despite one bad event"
+    assert sse_parse_errors(router_gateway) - before == 1  # counted, not fatal
+
+
+def sse_parse_errors(gateway) -> float:
+    metrics = httpx.get(gateway.url + "/metrics").text
+    return sum(float(line.rsplit(" ", 1)[1]) for line in metrics.splitlines()
+               if line.startswith('llm_router_sse_parse_errors_total{provider="openai"}'))
 
 
 def test_f21_truncated_json_is_retried(router_gateway, fakes):

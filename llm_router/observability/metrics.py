@@ -86,6 +86,9 @@ class Metrics:
                                ["deployment"], registry=r)
         self.fallbacks = Counter("llm_router_fallbacks_total", "Requests answered by a later deployment.",
                                  ["route"], registry=r)
+        self.sse_parse_errors = Counter("llm_router_sse_parse_errors_total",
+                                        "Upstream stream events skipped because their data was not "
+                                        "a JSON object.", ["provider"], registry=r)
         self.circuit = Gauge("llm_router_circuit_state",
                              "Circuit per deployment: 0 closed, 1 half-open, 2 open.",
                              ["deployment"], registry=r, multiprocess_mode="max")
@@ -100,6 +103,8 @@ class Metrics:
         if state.deployment is None:
             return
         provider, model = state.provider or "none", self.model_label(state.model)
+        if state.sse_parse_errors:
+            self._child(self.sse_parse_errors, provider).inc(state.sse_parse_errors)
         genai = ("chat", provider, model)
         self._child(self.operation, *genai, error).observe(duration)
         if state.streamed and state.first_token_at is not None:

@@ -51,6 +51,7 @@ class RequestState:
     finish_reason: str | None = None
     error_type: str | None = None
     cancelled: bool = False
+    sse_parse_errors: int = 0  # upstream stream events skipped as unreadable
     attempts: list[AttemptRecord] = field(default_factory=list)
     prompt: str | None = None
     completion: list[str] = field(default_factory=list)

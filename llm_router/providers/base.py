@@ -17,6 +17,7 @@ from llm_router.errors import (
     parse_retry_after,
 )
 from llm_router.messages import ChatChunk, ChatRequest, ChatResponse, merge_chunks
+from llm_router.observability.state import current_state
 from llm_router.providers.http import UpstreamClient
 from llm_router.providers.sse import SSEDecoder, SSEEvent
 
@@ -147,11 +148,17 @@ class HTTPChatModel(ChatModel):
 
 
 def load_event(event: SSEEvent) -> dict[str, Any] | None:
-    """The JSON object in an event's data, or None if it is not valid JSON (skipped)."""
+    """The JSON object in an event's data, or None if it is not one: the event is skipped
+    and counted on the request (``llm_router_sse_parse_errors_total``)."""
     try:
         value = orjson.loads(event.data)
     except orjson.JSONDecodeError:
-        return None
-    return value if isinstance(value, dict) else None
+        value = None
+    if isinstance(value, dict):
+        return value
+    state = current_state()
+    if state is not None:
+        state.sse_parse_errors += 1
+    return None
 
 
