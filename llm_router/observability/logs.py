@@ -7,6 +7,7 @@ import logging
 import logging.handlers
 import queue
 import sys
+import threading
 from typing import Any
 
 import orjson
@@ -34,55 +35,70 @@ class JSONFormatter(logging.Formatter):
 
 class _HandOff(logging.handlers.QueueHandler):
     """Puts records on a queue without formatting them: formatting and the write to
-    stderr happen on the listener's thread, off the event loop."""
+    stderr happen on the writer's thread, off the event loop."""
 
-    listener: logging.handlers.QueueListener | None = None
+    writer: _Writer | None = None
 
     def prepare(self, record: logging.LogRecord) -> logging.LogRecord:
         return record
 
 
-class _BatchingHandler(logging.StreamHandler):  # type: ignore[type-arg]
-    """Writes each record but flushes only when no more are waiting: under load many
-    lines leave in one write."""
+class _Writer(threading.Thread):
+    """Formats and writes what is queued, in batches, every ``interval`` seconds.
 
-    def __init__(self, pending: queue.SimpleQueue[logging.LogRecord]) -> None:
-        # stderr is line-buffered (a write per line); this stream is not.
-        super().__init__(open(sys.stderr.fileno(), "w", buffering=1 << 16, closefd=False))
-        self.pending = pending
+    Waking on every record would cost the event loop a thread switch per request line
+    (measured: ~12% of throughput under load); polling a few times a second costs
+    nothing when idle and writes many lines at once under load."""
 
-    def flush(self) -> None:
-        if self.pending.empty():
-            super().flush()
+    def __init__(self, records: queue.SimpleQueue[logging.LogRecord], handler: logging.Handler,
+                 interval: float = 0.05) -> None:
+        super().__init__(name="llm-router-log", daemon=True)
+        self.records, self.handler, self.interval = records, handler, interval
+        self.stopping = threading.Event()
+
+    def run(self) -> None:
+        while not self.stopping.wait(self.interval):
+            self.drain()
+        self.drain()
 
     def drain(self) -> None:
-        """Write out everything buffered (at shutdown)."""
-        super().flush()
+        """Write out everything queued so far."""
+        while True:
+            try:
+                record = self.records.get_nowait()
+            except queue.Empty:
+                break
+            self.handler.handle(record)
+        self.handler.flush()
+
+    def stop(self) -> None:
+        """Write what is left and end the thread."""
+        self.stopping.set()
+        if self.is_alive():
+            self.join(timeout=5)
+        else:
+            self.drain()
 
 
 def setup_logging(level: str, fmt: str) -> None:
     """Configure the root logger once, at start-up: records go through a queue to a
     background thread that formats and writes them."""
     records: queue.SimpleQueue[logging.LogRecord] = queue.SimpleQueue()
-    handler = _BatchingHandler(records)
+    # stderr is line-buffered (a write per line); this stream is not: a batch leaves in one write.
+    handler = logging.StreamHandler(open(sys.stderr.fileno(), "w", buffering=1 << 16, closefd=False))
     if fmt == "json":
         handler.setFormatter(JSONFormatter())
     else:
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
-    listener = logging.handlers.QueueListener(records, handler)
-    listener.start()
-
-    def stop() -> None:  # at shutdown: handle what is queued, then write it out
-        listener.stop()
-        handler.drain()
-
-    atexit.register(stop)
+    writer = _Writer(records, handler)
+    writer.start()
+    atexit.register(writer.stop)
     root = logging.getLogger()
     for old in root.handlers:
-        if isinstance(old, _HandOff) and old.listener is not None:
-            old.listener.stop()
+        if isinstance(old, _HandOff) and old.writer is not None:
+            old.writer.stop()
     hand_off = _HandOff(records)
-    hand_off.listener = listener
+    hand_off.writer = writer
     root.handlers[:] = [hand_off]
     root.setLevel(level.upper())
     for name in ("uvicorn", "uvicorn.error"):
