@@ -155,18 +155,10 @@ def full(out: Path, plan: Plan, only: list[str] | None, do_soak: bool, do_profil
                 save()
         router = next((s for s in systems if s.name == "llm-router"), None)
         if router and do_soak:
-            try:
-                soak_res = soak(plan, router, out, up)
-            except Exception as exc:
-                soak_res = {"error": f"{type(exc).__name__}: {exc}"}
-                log(f"!! soak: {soak_res['error']}")
+            soak_res = _guarded("soak", lambda: soak(plan, router, out, up))
             save()
         if router and do_profile:
-            try:
-                prof = profile(plan, router, out, up)
-            except Exception as exc:
-                prof = {"error": f"{type(exc).__name__}: {exc}"}
-                log(f"!! profile: {prof['error']}")
+            prof = _guarded("profile", lambda: profile(plan, router, out, up))
     finally:
         save()
         up.stop()
@@ -181,6 +173,16 @@ def full(out: Path, plan: Plan, only: list[str] | None, do_soak: bool, do_profil
         log("wrote bench/RESULTS.md")
     log(f"done in {(time.time() - started) / 60:.1f} min: {out}/results.md")
     return 0
+
+
+def _guarded(name: str, step: Any) -> dict[str, Any]:
+    """Run one optional step of the full run; its failure is recorded, not fatal."""
+    try:
+        result: dict[str, Any] = step()
+        return result
+    except Exception as exc:
+        log(f"!! {name}: {type(exc).__name__}: {exc}")
+        return {"error": f"{type(exc).__name__}: {exc}"}
 
 
 def headline(res: report.Results) -> str:

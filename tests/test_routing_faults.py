@@ -217,6 +217,17 @@ def test_f19_one_malformed_event_is_skipped(router_gateway, fakes):
     assert sse_parse_errors(router_gateway) - before == 1  # counted, not fatal
 
 
+def test_well_formed_streams_count_no_parse_errors(router_gateway, fakes):
+    before = httpx.get(router_gateway.url + "/metrics").text
+    for model in ("smart", "solo", "dead-first"):  # Anthropic, OpenAI and Cohere streams
+        assert stream_frames(ask(router_gateway, model, stream=True))[-1] == "[DONE]"
+    after = httpx.get(router_gateway.url + "/metrics").text
+
+    def counted(metrics):
+        return [line for line in metrics.splitlines() if line.startswith("llm_router_sse_parse_errors_total{")]
+    assert counted(after) == counted(before)
+
+
 def sse_parse_errors(gateway) -> float:
     metrics = httpx.get(gateway.url + "/metrics").text
     return sum(float(line.rsplit(" ", 1)[1]) for line in metrics.splitlines()
