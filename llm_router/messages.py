@@ -90,6 +90,16 @@ class ResponseFormat:
 
 
 @dataclass(frozen=True, slots=True)
+class WireBody:
+    """The client's own request body, kept so that a provider speaking the same wire
+    format (``openai``, ``anthropic``) can pass it upstream untouched, fields we do not
+    model included. Only the provider model of that format reads it."""
+
+    format: str
+    body: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
 class ChatRequest:
     """A provider-neutral chat request; ``model`` is the upstream model name."""
 
@@ -108,6 +118,8 @@ class ChatRequest:
     response_format: ResponseFormat | None = None
     include_usage: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
+    #: The client's body, when the surface keeps it for a same-format pass-through.
+    origin: WireBody | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,6 +146,9 @@ class ChatResponse:
     finish_reason: FinishReason
     usage: Usage
     tool_calls: tuple[ToolCall, ...] = ()
+    #: The upstream body as it came, when it is in the format of ``ChatRequest.origin``
+    #: (a pass-through): the surface may send it on unchanged.
+    raw: bytes | None = None
 
 
 @dataclass(frozen=True, slots=True)
