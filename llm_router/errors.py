@@ -5,7 +5,10 @@
     ├── ClientError                  the client's request is at fault (4xx)
     │   ├── InvalidRequest           malformed body or parameter (400/422)
     │   ├── UnknownModel             no provider, route or deployment by that name (400)
-    │   ├── Unauthorized             missing or wrong gateway key (401)
+    │   ├── Unauthorized             missing or wrong gateway, virtual or admin key (401)
+    │   ├── PermissionDenied         a valid key that may not do this (403)
+    │   ├── RateLimited              a key's or team's rpm/tpm/parallel limit (429 + Retry-After)
+    │   ├── BudgetExceeded           a key's or team's budget is spent (429 insufficient_quota)
     │   └── Overloaded               the gateway itself is saturated (503, retry later)
     ├── ProviderUnavailable          provider known but not configured, e.g. no key (503)
     ├── ProviderError                an upstream attempt failed; classified once, here
@@ -78,6 +81,36 @@ class Unauthorized(ClientError):
     """Missing or wrong gateway API key."""
 
     type = "authentication_error"
+
+
+class PermissionDenied(ClientError):
+    """A valid key that may not do this (use that model, call admin routes)."""
+
+    type = "permission_error"
+
+    def __init__(self, message: str, param: str | None = None) -> None:
+        super().__init__(message)
+        self.param = param
+
+
+class RateLimited(ClientError):
+    """A limit of the gateway's own (a key's or team's rpm, tpm or parallel requests)."""
+
+    type = "rate_limit_error"
+
+    def __init__(self, message: str, retry_after: float = 1.0) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class BudgetExceeded(ClientError):
+    """A key's or team's budget is spent until ``retry_after`` seconds from now (None: never)."""
+
+    type = "insufficient_quota"
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class Overloaded(ClientError):
