@@ -3,7 +3,8 @@
     RouterError
     ├── ConfigError                  bad or missing configuration (start-up)
     ├── ClientError                  the client's request is at fault (4xx)
-    │   ├── InvalidRequest           malformed body or parameter (400/422)
+    │   ├── InvalidRequest           malformed body or parameter (400/413/415/422...)
+    │   ├── NotFound                 no such path or object (404)
     │   ├── UnknownModel             no provider, route or deployment by that name (400)
     │   ├── Unauthorized             missing or wrong gateway, virtual or admin key (401)
     │   ├── PermissionDenied         a valid key that may not do this (403)
@@ -57,10 +58,18 @@ class ClientError(RouterError):
 class InvalidRequest(ClientError):
     """A malformed body or parameter; ``param`` names it when known."""
 
-    def __init__(self, message: str, param: str | None = None, status: int = 400) -> None:
+    def __init__(self, message: str, param: str | None = None, status: int = 400,
+                 code: str | None = None) -> None:
         super().__init__(message)
         self.param = param
         self.status = status
+        self.code = code
+
+
+class NotFound(ClientError):
+    """No such path (or object)."""
+
+    type = "not_found_error"
 
 
 class UnknownModel(ClientError):
