@@ -1,0 +1,1 @@
+"""Google Gemini API (AI Studio): generateContent and streamGenerateContent."""
