@@ -1,0 +1,131 @@
+"""The tables (SQLAlchemy 2 declarative). Changing them needs a new Alembic migration.
+
+Money is ``BigInteger`` micro-dollars; times are UTC (``UtcDateTime`` makes SQLite, which
+keeps no zone, hand back aware datetimes too). A ``responses`` table (stored Responses API
+objects) will be a later migration."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """A timezone-aware datetime, stored in UTC."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def utcnow() -> datetime:
+    """Now, aware, UTC."""
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    """Declarative base; ``metadata`` is what the migrations build."""
+
+
+class _RulesColumns:
+    """Columns shared by keys and teams: models, budget, limits."""
+
+    models: Mapped[list[str] | None] = mapped_column(sa.JSON, nullable=True)
+    budget_max_micros: Mapped[int | None] = mapped_column(sa.BigInteger, nullable=True)
+    budget_period: Mapped[str | None] = mapped_column(sa.String(8), nullable=True)
+    rpm: Mapped[int | None] = mapped_column(sa.Integer, nullable=True)
+    tpm: Mapped[int | None] = mapped_column(sa.Integer, nullable=True)
+    max_parallel: Mapped[int | None] = mapped_column(sa.Integer, nullable=True)
+    metadata_: Mapped[dict[str, Any]] = mapped_column("metadata", sa.JSON, nullable=False, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, nullable=False, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, nullable=False, default=utcnow)
+
+
+class TeamRow(_RulesColumns, Base):
+    __tablename__ = "teams"
+
+    id: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(200), nullable=False, unique=True)
+    deleted_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+
+
+class KeyRow(_RulesColumns, Base):
+    __tablename__ = "api_keys"
+
+    id: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(200), nullable=False)
+    #: HMAC-SHA256 of the secret, hex: the only form of the key that is stored.
+    key_hash: Mapped[str] = mapped_column(sa.String(64), nullable=False, unique=True)
+    #: ``sk-lr-...`` + the last 4 characters, for people to recognise their key.
+    display: Mapped[str] = mapped_column(sa.String(20), nullable=False)
+    team_id: Mapped[str | None] = mapped_column(sa.String(40), sa.ForeignKey("teams.id"), nullable=True,
+                                                index=True)
+    expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+
+
+class UsageRow(Base):
+    """The ledger: one row per data-plane request. No prompt or completion text."""
+
+    __tablename__ = "usage"
+    __table_args__ = (
+        sa.Index("ix_usage_key_created", "key_id", "created_at"),
+        sa.Index("ix_usage_team_created", "team_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True,
+                                    autoincrement=True)
+    request_id: Mapped[str] = mapped_column(sa.String(64), nullable=False, index=True)
+    key_id: Mapped[str | None] = mapped_column(sa.String(40), nullable=True)
+    team_id: Mapped[str | None] = mapped_column(sa.String(40), nullable=True)
+    surface: Mapped[str] = mapped_column(sa.String(40), nullable=False)
+    route: Mapped[str | None] = mapped_column(sa.String(200), nullable=True)
+    deployment: Mapped[str | None] = mapped_column(sa.String(200), nullable=True)
+    provider: Mapped[str | None] = mapped_column(sa.String(64), nullable=True)
+    model: Mapped[str | None] = mapped_column(sa.String(200), nullable=True)
+    status: Mapped[int] = mapped_column(sa.Integer, nullable=False)
+    error_type: Mapped[str | None] = mapped_column(sa.String(64), nullable=True)
+    input_tokens: Mapped[int] = mapped_column(sa.Integer, nullable=False, default=0)
+    output_tokens: Mapped[int] = mapped_column(sa.Integer, nullable=False, default=0)
+    cached_tokens: Mapped[int] = mapped_column(sa.Integer, nullable=False, default=0)
+    cost_micros: Mapped[int | None] = mapped_column(sa.BigInteger, nullable=True)
+    latency_ms: Mapped[int] = mapped_column(sa.Integer, nullable=False, default=0)
+    ttft_ms: Mapped[int | None] = mapped_column(sa.Integer, nullable=True)
+    streamed: Mapped[bool] = mapped_column(sa.Boolean, nullable=False, default=False)
+    cancelled: Mapped[bool] = mapped_column(sa.Boolean, nullable=False, default=False)
+    possibly_billed_attempts: Mapped[int] = mapped_column(sa.Integer, nullable=False, default=0)
+    usage_estimated: Mapped[bool] = mapped_column(sa.Boolean, nullable=False, default=False)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, nullable=False, index=True)
+
+
+class AuditRow(Base):
+    """Every admin change: who, what, when, the changed fields before and after. Never a secret."""
+
+    __tablename__ = "audit"
+
+    id: Mapped[int] = mapped_column(sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True,
+                                    autoincrement=True)
+    actor: Mapped[str] = mapped_column(sa.String(64), nullable=False)
+    action: Mapped[str] = mapped_column(sa.String(64), nullable=False)
+    target_type: Mapped[str] = mapped_column(sa.String(16), nullable=False)
+    target_id: Mapped[str] = mapped_column(sa.String(40), nullable=False, index=True)
+    before: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON, nullable=True)
+    after: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, nullable=False, default=utcnow, index=True)
