@@ -15,6 +15,7 @@ import orjson
 
 from llm_router.errors import ProviderError, UpstreamProtocolError, classify_status, parse_retry_after
 from llm_router.messages import ChatChunk, ChatRequest, ChatResponse, merge_chunks
+from llm_router.observability.state import current_state
 from llm_router.providers.base import HTTPChatModel
 from llm_router.providers.gemini import translate
 from llm_router.providers.gemini.stream import GeminiStreamTranslator, JsonLineDecoder
@@ -46,8 +47,7 @@ class GeminiChatModel(HTTPChatModel):
         return self.model_path() + ":streamGenerateContent?alt=sse"
 
     def build_body(self, request: ChatRequest, stream: bool) -> dict[str, Any]:
-        drop = bool(self.deployment.options.get("drop_params"))
-        return translate.request_to_body(request, drop)
+        return translate.request_to_body(request, self.deployment.options.drop_params)
 
     def parse_response(self, body: dict[str, Any]) -> ChatResponse:
         return translate.response_from_body(body)
@@ -76,22 +76,32 @@ class GeminiChatModel(HTTPChatModel):
 
     async def stream_message(self, request: ChatRequest) -> AsyncIterator[ChatChunk]:
         body = orjson.dumps(self.build_body(request, stream=True))
-        d = self.deployment
-        async with self.http.post(self.stream_url, self.headers(), body, d.timeouts, self.provider) as up:
-            if up.status != 200:
-                raise self.error_for(up.status, up.headers, await up.read())
-            decoder, translator = JsonLineDecoder(), self.stream_translator()
-            async for data in up.iter_chunks():
-                for chunk in _translate(translator, decoder.feed(data)):
+        translator = self.stream_translator()
+        try:
+            async with self.http.post(self.stream_url, self.headers(), body, self.deployment.timeouts,
+                                      self.provider) as upstream:
+                if upstream.status != 200:
+                    raise self.error_for(upstream.status, upstream.headers, await upstream.read())
+                decoder = JsonLineDecoder()
+                async for data in upstream.iter_chunks():
+                    for chunk in _translate(translator, decoder.feed(data)):
+                        yield chunk
+                    if translator.done:
+                        return
+                for chunk in _translate(translator, decoder.close()):
                     yield chunk
                 if translator.done:
                     return
-            for chunk in _translate(translator, decoder.close()):
-                yield chunk
-            if translator.done:
-                return
+        finally:
+            count_skipped(translator.skipped)
         raise UpstreamProtocolError("Upstream stream ended before its final event.", provider=self.provider)
 
+
+def count_skipped(skipped: int) -> None:
+    """Add a stream's unreadable events to the request (``llm_router_sse_parse_errors_total``)."""
+    state = current_state() if skipped else None
+    if state is not None:
+        state.sse_parse_errors += skipped
 
 def _translate(translator: GeminiStreamTranslator, texts: list[str]) -> Iterator[ChatChunk]:
     """One merged chunk for the texts of one read (one read leaves as one write); what

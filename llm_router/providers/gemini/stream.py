@@ -28,6 +28,7 @@ from llm_router.providers.gemini.translate import (
 )
 from llm_router.providers.sse import SSEEvent
 
+SHAPE_ERRORS = (TypeError, KeyError, AttributeError, ValueError, IndexError)
 RETRYABLE = frozenset({"INTERNAL", "UNAVAILABLE", "DEADLINE_EXCEEDED", "UNKNOWN", "ABORTED"})
 
 
@@ -141,7 +142,11 @@ class GeminiStreamTranslator:
             return []
         if isinstance(data.get("error"), dict):
             raise inband_error(self.provider, data["error"])
-        return self._response(data)
+        try:
+            return self._response(data)
+        except SHAPE_ERRORS:  # a field of the wrong JSON type: the event is skipped
+            self.skipped += 1
+            return []
 
     def _response(self, data: dict[str, Any]) -> list[ChatChunk]:
         self.id = self.id or data.get("responseId")
