@@ -123,7 +123,7 @@ class FakeGemini(FakeServer):
         if problem:
             return await self._send_problem(ex, problem)
         if reply.html_error:
-            page = "<html><body><h1>%d</h1></body></html>" % reply.status
+            page = f"<html><body><h1>{reply.status}</h1></body></html>"
             return await self._send(ex, web.Response(status=reply.status, text=page, content_type="text/html"))
         if method == "streamGenerateContent":
             events = self.stream_events(reply, reply.model or model, body)

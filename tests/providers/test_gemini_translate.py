@@ -126,7 +126,7 @@ def test_stream_text_in_any_split(piece: int) -> None:
 
 
 def test_stream_call_then_final_chunk_uses_the_last_usage() -> None:
-    translator, chunks = run("stream_tool_call_signature.sse")
+    _, chunks = run("stream_tool_call_signature.sse")
     assert chunks[-1].finish_reason == "tool_calls"
     assert chunks[-1].usage == Usage(257, 125, 200)
 
