@@ -17,8 +17,8 @@
     │   ├── UpstreamBadRequest       400/404/413/422: the provider rejects the request
     │   ├── UpstreamAuthFailed       401/403/402: our provider key is bad
     │   ├── UpstreamServerError      5xx, Anthropic 529, in-band overload errors
-    │   ├── UpstreamTimeout          connect, first byte or stream idle timeout
-    │   ├── UpstreamConnectionError  refused, reset, DNS: nothing was answered
+    │   ├── UpstreamTimeout          first byte or stream idle timeout
+    │   ├── UpstreamConnectionError  refused, reset, DNS, connect timeout: nothing was answered
     │   └── UpstreamProtocolError    malformed body, cut stream, redirect
     └── AllTargetsFailed             every attempt failed; holds each attempt's error
 
@@ -200,14 +200,14 @@ class UpstreamServerError(ProviderError):
 
 
 class UpstreamTimeout(ProviderError):
-    """Connect, first-byte or stream-idle timeout."""
+    """First-byte, stream-idle or total timeout."""
 
     type = "upstream_timeout"
     retryable = True
 
 
 class UpstreamConnectionError(ProviderError):
-    """The connection failed before any answer (refused, reset, DNS)."""
+    """The connection failed before any answer (refused, reset, DNS, connect timeout)."""
 
     type = "upstream_connection_error"
     retryable = True

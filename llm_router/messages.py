@@ -97,6 +97,11 @@ class WireBody:
 
     format: str
     body: dict[str, Any]
+    #: The body's bytes as the client sent them, for a byte-identical pass-through.
+    raw: bytes | None = None
+    #: Client headers meant for an upstream of the same format only (``anthropic-beta``,
+    #: ``anthropic-version``): a provider of another format never sends them.
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,11 +129,13 @@ class ChatRequest:
 
 @dataclass(frozen=True, slots=True)
 class Usage:
-    """Token counts. ``input_tokens`` includes ``cached_input_tokens``."""
+    """Token counts. ``input_tokens`` includes ``cached_input_tokens``; ``output_tokens``
+    includes ``reasoning_tokens`` (when the provider reports them)."""
 
     input_tokens: int = 0
     output_tokens: int = 0
     cached_input_tokens: int = 0
+    reasoning_tokens: int = 0
 
     @property
     def total_tokens(self) -> int:
@@ -149,6 +156,10 @@ class ChatResponse:
     #: The upstream body as it came, when it is in the format of ``ChatRequest.origin``
     #: (a pass-through): the surface may send it on unchanged.
     raw: bytes | None = None
+    #: The model's visible reasoning ("thinking"), when the provider returns it, and the
+    #: provider's signature over it (Anthropic), to be sent back unchanged in a later turn.
+    reasoning: str = ""
+    reasoning_signature: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,12 +183,17 @@ class ChatChunk:
     usage: Usage | None = None
     id: str | None = None
     model: str | None = None
-    meta: dict[str, Any] = field(default_factory=dict)
+    #: A piece of the model's reasoning, and (once, at its end) its signature.
+    reasoning: str = ""
+    reasoning_signature: str = ""
+    #: The upstream bytes this chunk was read from, when the stream is a same-format
+    #: pass-through (``ChatRequest.origin``): the surface sends them on unchanged.
+    raw: bytes | None = None
 
     @property
     def has_content(self) -> bool:
-        """True when the chunk carries text or tool-call data for the client."""
-        return bool(self.text or self.tool_calls)
+        """True when the chunk carries text, reasoning or tool-call data for the client."""
+        return bool(self.text or self.tool_calls or self.reasoning)
 
 
 def merge_chunks(chunks: list[ChatChunk]) -> ChatChunk:
@@ -186,7 +202,7 @@ def merge_chunks(chunks: list[ChatChunk]) -> ChatChunk:
     if len(chunks) == 1:
         return chunks[0]
     calls: dict[int, ToolCallDelta] = {}
-    finish, usage, meta = None, None, {}
+    finish, usage = None, None
     for chunk in chunks:
         for delta in chunk.tool_calls:
             seen = calls.get(delta.index)
@@ -194,7 +210,10 @@ def merge_chunks(chunks: list[ChatChunk]) -> ChatChunk:
                 delta.index, seen.id or delta.id, seen.name or delta.name, seen.arguments + delta.arguments)
         finish = chunk.finish_reason or finish
         usage = chunk.usage or usage
-        meta.update(chunk.meta)
     first = chunks[0]
+    raws = [c.raw for c in chunks if c.raw is not None]
     return ChatChunk("".join(c.text for c in chunks), tuple(calls.values()), finish, usage,
-                     first.id or chunks[-1].id, first.model or chunks[-1].model, meta)
+                     first.id or chunks[-1].id, first.model or chunks[-1].model,
+                     reasoning="".join(c.reasoning for c in chunks),
+                     reasoning_signature="".join(c.reasoning_signature for c in chunks),
+                     raw=b"".join(raws) if raws else None)

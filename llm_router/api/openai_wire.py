@@ -26,6 +26,7 @@ def usage_to_wire(usage: Usage) -> dict[str, Any]:
         "completion_tokens": usage.output_tokens,
         "total_tokens": usage.total_tokens,
         "prompt_tokens_details": {"cached_tokens": usage.cached_input_tokens},
+        "completion_tokens_details": {"reasoning_tokens": usage.reasoning_tokens},
     }
 
 
@@ -72,7 +73,7 @@ class ChunkEncoder:
                 out += self._frame({"role": "assistant", "content": ""}, None)
             out += self._frame({}, finish_reason(chunk.finish_reason))
             if self.include_usage:
-                usage = chunk.meta.get("openai_usage") or usage_to_wire(chunk.usage or Usage())
+                usage = usage_to_wire(chunk.usage or Usage())
                 out += b"data: " + orjson.dumps({**self.head, "choices": [], "usage": usage}) + b"\n\n"
             out += DONE
         return out

@@ -4,7 +4,8 @@ that speak JSON over HTTP with SSE streams. Providers supply only translation.""
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping
+from contextlib import aclosing
 from typing import Any, ClassVar, Protocol
 
 import orjson
@@ -18,14 +19,16 @@ from llm_router.errors import (
 )
 from llm_router.messages import ChatChunk, ChatRequest, ChatResponse, merge_chunks
 from llm_router.observability.state import current_state
-from llm_router.providers.http import UpstreamClient
-from llm_router.providers.sse import SSEDecoder, SSEEvent
+from llm_router.providers.http import UpstreamClient, UpstreamResponse
+from llm_router.providers.sse import MAX_EVENT_BYTES, SSEDecoder, SSEEvent
 
 
 class ChatModel(ABC):
     """One provider deployment that can answer a chat, whole or streamed."""
 
     provider: ClassVar[str]
+    #: True when every wait for the next stream chunk is bounded by ``timeouts.stream_idle``.
+    idle_bounded: ClassVar[bool] = False
 
     def __init__(self, deployment: Deployment, http: UpstreamClient,
                  shared: dict[str, Any] | None = None) -> None:
@@ -45,9 +48,11 @@ class ChatModel(ABC):
 
 
 class StreamTranslator(Protocol):
-    """Turns a provider's decoded SSE events into canonical chunks (pure, stateful)."""
+    """Turns a provider's decoded SSE events into canonical chunks (pure, stateful; see
+    ``providers/events.py``). ``skipped`` counts events it could not read."""
 
     done: bool
+    skipped: int
 
     def feed(self, event: SSEEvent) -> list[ChatChunk]:
         """Chunks for one event; raises ProviderError for an in-band error event."""
@@ -58,6 +63,9 @@ class HTTPChatModel(ChatModel):
     """I/O shared by the HTTP providers: POST, status check, JSON or SSE decoding."""
 
     path: ClassVar[str]
+    idle_bounded: ClassVar[bool] = True
+    #: The largest single SSE event accepted from upstream (UpstreamProtocolError beyond).
+    max_event_bytes: ClassVar[int] = MAX_EVENT_BYTES
 
     @abstractmethod
     def headers(self) -> dict[str, str]:
@@ -103,33 +111,47 @@ class HTTPChatModel(ChatModel):
 
     async def stream_message(self, request: ChatRequest) -> AsyncIterator[ChatChunk]:
         body = orjson.dumps(self.build_body(request, stream=True))
-        async with self._post(body) as upstream:
-            if upstream.status != 200:
-                raise self.error_for(upstream.status, upstream.headers, await upstream.read())
-            if not upstream.headers.get("content-type", "").startswith("text/event-stream"):
-                raise UpstreamProtocolError(
-                    "Upstream did not answer with an event stream.", provider=self.provider
-                )
-            decoder, translator = SSEDecoder(), self.stream_translator()
-            async for data in upstream.iter_chunks():
-                # Events that arrived in one read leave as one chunk: one write downstream.
-                pending: list[ChatChunk] = []
-                try:
-                    for event in decoder.feed(data):
-                        pending.extend(translator.feed(event))
-                        if translator.done:
-                            break
-                except ProviderError:
-                    if pending:
-                        yield merge_chunks(pending)  # what came before the error still counts
-                    raise
-                if pending:
-                    yield merge_chunks(pending)
+        translator = self.stream_translator()
+        try:
+            async with self._post(body) as upstream:
+                if upstream.status != 200:
+                    raise self.error_for(upstream.status, upstream.headers, await upstream.read())
+                if not upstream.headers.get("content-type", "").startswith("text/event-stream"):
+                    raise UpstreamProtocolError(
+                        "Upstream did not answer with an event stream.", provider=self.provider
+                    )
+                async with aclosing(self._translate(upstream, translator)) as chunks:
+                    async for chunk in chunks:
+                        yield chunk
                 if translator.done:
                     return
+        finally:
+            _count_skipped(translator.skipped)
         raise UpstreamProtocolError(
             "Upstream stream ended before its final event.", provider=self.provider
         )
+
+    async def _translate(self, upstream: UpstreamResponse,
+                         translator: StreamTranslator) -> AsyncGenerator[ChatChunk, None]:
+        """Decode and translate the body; events that arrived in one read leave as one
+        chunk (one write downstream)."""
+        decoder = SSEDecoder(self.max_event_bytes)
+        async for data in upstream.iter_chunks():
+            pending: list[ChatChunk] = []
+            try:
+                for event in decoder.feed(data):
+                    pending.extend(translator.feed(event))
+                    if translator.done:
+                        break
+            except ProviderError as error:
+                error.provider = error.provider or self.provider
+                if pending:
+                    yield merge_chunks(pending)  # what came before the error still counts
+                raise
+            if pending:
+                yield merge_chunks(pending)
+            if translator.done:
+                return
 
     def _post(self, body: bytes) -> Any:
         d = self.deployment
@@ -147,18 +169,9 @@ class HTTPChatModel(ChatModel):
         )
 
 
-def load_event(event: SSEEvent) -> dict[str, Any] | None:
-    """The JSON object in an event's data, or None if it is not one: the event is skipped
-    and counted on the request (``llm_router_sse_parse_errors_total``)."""
-    try:
-        value = orjson.loads(event.data)
-    except orjson.JSONDecodeError:
-        value = None
-    if isinstance(value, dict):
-        return value
-    state = current_state()
-    if state is not None:
-        state.sse_parse_errors += 1
-    return None
-
-
+def _count_skipped(skipped: int) -> None:
+    """Add a stream's skipped events to the request (``llm_router_sse_parse_errors_total``)."""
+    if skipped:
+        state = current_state()
+        if state is not None:
+            state.sse_parse_errors += skipped

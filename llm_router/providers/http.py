@@ -115,14 +115,14 @@ class UpstreamClient:
                 response = await self._session.post(
                     url, data=body, headers=headers, timeout=timeout, allow_redirects=False
                 )
+        except aiohttp.ClientError as exc:  # first: aiohttp's connect timeout is a TimeoutError too
+            raise _connection_error(exc, provider) from None
         except TimeoutError:
             error = UpstreamTimeout(
                 f"No answer from upstream within {timeouts.first_byte:g}s.", provider=provider
             )
             error.possibly_billed = True
             raise error from None
-        except aiohttp.ClientError as exc:
-            raise _connection_error(exc, provider) from None
         try:
             yield UpstreamResponse(
                 response.status, response.headers, response, timeouts.stream_idle, provider
@@ -132,8 +132,12 @@ class UpstreamClient:
 
 
 def _connection_error(exc: aiohttp.ClientError, provider: str) -> ProviderError:
-    if isinstance(exc, aiohttp.ConnectionTimeoutError | aiohttp.SocketTimeoutError):
-        return UpstreamTimeout("Timed out connecting to upstream.", provider=provider)
+    if isinstance(exc, aiohttp.ConnectionTimeoutError):
+        # Nothing was sent and the host is unreachable: like a refusal, the router fails
+        # over to the next deployment at once rather than retrying this one.
+        return UpstreamConnectionError("Timed out connecting to upstream.", provider=provider)
+    if isinstance(exc, aiohttp.SocketTimeoutError):
+        return UpstreamTimeout("Upstream stalled while answering.", provider=provider)
     if isinstance(exc, aiohttp.ClientConnectorError):
         return UpstreamConnectionError("Could not connect to upstream.", provider=provider)
     error = UpstreamConnectionError(

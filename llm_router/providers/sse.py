@@ -8,6 +8,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from llm_router.errors import UpstreamProtocolError
+
+#: Default cap on one event (its data, and any line still being received), in bytes.
+MAX_EVENT_BYTES = 1024 * 1024
+
 
 @dataclass(frozen=True, slots=True)
 class SSEEvent:
@@ -19,11 +24,17 @@ class SSEEvent:
 
 
 class SSEDecoder:
-    """Incremental SSE decoder (https://html.spec.whatwg.org/multipage/server-sent-events.html)."""
+    """Incremental SSE decoder (https://html.spec.whatwg.org/multipage/server-sent-events.html).
 
-    __slots__ = ("_buffer", "_data", "_event", "_id", "_pending_cr")
+    One event may hold at most ``max_event_bytes`` (its data lines plus a line still being
+    received); beyond that ``feed`` raises UpstreamProtocolError, so a huge or endless line
+    costs at most about that much memory."""
 
-    def __init__(self) -> None:
+    __slots__ = ("_buffer", "_data", "_event", "_id", "_max", "_pending_cr", "_size")
+
+    def __init__(self, max_event_bytes: int = MAX_EVENT_BYTES) -> None:
+        self._max = max_event_bytes
+        self._size = 0  # bytes of data lines in the event being assembled
         self._buffer = b""
         self._data: list[str] = []
         self._event: str | None = None
@@ -35,7 +46,7 @@ class SSEDecoder:
         if self._pending_cr and chunk.startswith(b"\n"):
             chunk = chunk[1:]  # the LF of a CRLF split across two reads
         self._pending_cr = chunk.endswith(b"\r")
-        buffer = self._buffer + chunk
+        buffer = self._buffer + chunk if self._buffer else chunk
         if b"\r" in buffer:
             buffer = buffer.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
         lines = buffer.split(b"\n")
@@ -45,12 +56,18 @@ class SSEDecoder:
             event = self._line(raw.decode("utf-8", errors="replace"))
             if event is not None:
                 events.append(event)
+        if self._size + len(self._buffer) > self._max:
+            self._too_large()
         return events
+
+    def _too_large(self) -> None:
+        self._buffer, self._data, self._size = b"", [], 0
+        raise UpstreamProtocolError(f"Upstream sent a stream event larger than {self._max} bytes.")
 
     def close(self) -> list[SSEEvent]:
         """End of stream: a final event not followed by a blank line is discarded (per spec)."""
         self._buffer = b""
-        self._data, self._event = [], None
+        self._data, self._event, self._size = [], None, 0
         return []
 
     def _line(self, line: str) -> SSEEvent | None:
@@ -63,6 +80,9 @@ class SSEDecoder:
             value = value[1:]
         if name == "data":
             self._data.append(value)
+            self._size += len(value) + 1
+            if self._size > self._max:
+                self._too_large()
         elif name == "event":
             self._event = value
         elif name == "id":
@@ -74,7 +94,7 @@ class SSEDecoder:
             self._event = None
             return None
         event = SSEEvent(data="\n".join(self._data), event=self._event or None, id=self._id)
-        self._data, self._event = [], None
+        self._data, self._event, self._size = [], None, 0
         return event
 
 

@@ -1,5 +1,6 @@
 """Deployment health: a circuit breaker per deployment with growing cooldowns and a
-single half-open probe; quota and auth failures eject at once."""
+single half-open probe; quota and auth failures eject at once. A deployment alone on its
+route is never ejected (there is nowhere else to send its requests)."""
 
 from __future__ import annotations
 
@@ -43,6 +44,15 @@ class HealthBoard:
             return True
         return self.clock() >= s.open_until and not s.probing
 
+    def readmits_in(self, name: str) -> float:
+        """Seconds until ``name`` admits a request again: 0 if it does now, the rest of its
+        cooldown if open, and 1 while its half-open probe is out."""
+        s = self._states.get(name)
+        if s is None or s.open_until == 0.0:
+            return 0.0
+        wait = s.open_until - self.clock()
+        return wait if wait > 0 else (1.0 if s.probing else 0.0)
+
     def begin(self, name: str) -> None:
         """An attempt on ``name`` starts; on a half-open circuit it is the probe."""
         s = self._states.get(name)
@@ -60,7 +70,8 @@ class HealthBoard:
         self._states.pop(name, None)
 
     def failure(self, name: str, error: ProviderError, can_eject: bool) -> None:
-        """An attempt failed. ``can_eject`` is False for a route's last healthy deployment."""
+        """An attempt (or a stream after its first content) failed. ``can_eject`` is False
+        for a deployment alone on its route."""
         if isinstance(error, UpstreamBadRequest):
             return  # the request was at fault, not the deployment
         s = self._states.setdefault(name, _State())

@@ -4,6 +4,7 @@ never past the deadline; and a retry budget so an outage does not multiply load.
 from __future__ import annotations
 
 import random
+from collections import deque
 from dataclasses import dataclass
 
 
@@ -26,15 +27,53 @@ class RetryPolicy:
 
 
 class RetryBudget:
-    """Retries in flight may not exceed ``ratio`` of requests in flight (floor ``minimum``),
-    as Envoy's retry budget does."""
+    """Retries may not exceed ``ratio`` of the requests seen over the last ``window``
+    seconds, plus a floor of ``minimum`` retries per window (so light traffic still gets
+    its retries). Checked when a retry is about to be sent; times come from the caller
+    (the router's clock)."""
 
-    def __init__(self, ratio: float = 0.2, minimum: int = 3) -> None:
+    def __init__(self, ratio: float = 0.2, minimum: int = 3, window: float = 10.0) -> None:
         self.ratio = ratio
         self.minimum = minimum
-        self.requests = 0
-        self.retries = 0
+        self.window = window
+        self._requests = _SlidingCount(window)
+        self._retries = _SlidingCount(window)
 
-    def allows_retry(self) -> bool:
-        """True if one more concurrent retry fits the budget."""
-        return self.retries < max(self.minimum, int(self.ratio * self.requests))
+    def record_request(self, now: float) -> None:
+        """A client request began."""
+        self._requests.add(now)
+
+    def allows_retry(self, now: float) -> bool:
+        """True if one more retry fits the budget now."""
+        return self._retries.count(now) + 1 <= self.minimum + self.ratio * self._requests.count(now)
+
+    def record_retry(self, now: float) -> None:
+        """A retry is being sent."""
+        self._retries.add(now)
+
+
+class _SlidingCount:
+    """Events over the last ``window`` seconds, in ten buckets (O(1) memory and time)."""
+
+    __slots__ = ("_buckets", "_width", "_window")
+
+    def __init__(self, window: float, buckets: int = 10) -> None:
+        self._window = window
+        self._width = window / buckets
+        self._buckets: deque[list[float]] = deque()  # [bucket start, count], oldest first
+
+    def add(self, now: float) -> None:
+        start = now - now % self._width
+        if self._buckets and self._buckets[-1][0] == start:
+            self._buckets[-1][1] += 1
+        else:
+            self._buckets.append([start, 1])
+        self._prune(now)
+
+    def count(self, now: float) -> float:
+        self._prune(now)
+        return sum(count for _, count in self._buckets)
+
+    def _prune(self, now: float) -> None:
+        while self._buckets and self._buckets[0][0] + self._width <= now - self._window:
+            self._buckets.popleft()

@@ -1,5 +1,10 @@
 """The one retry loop: try a route's deployments in strategy order, retry what is
-retryable with backoff, honour Retry-After, fail over, and never pass the deadline."""
+retryable with backoff, honour Retry-After, fail over, and never pass the deadline.
+
+Streams are routed here too (``Router.stream``): retried and failed over until their first
+content, then carried to their end by ``routing.stream.ChatStream``. When every deployment
+of a route is cooling down the request fails fast (Overloaded, 503 with Retry-After) and
+only the half-open probes reach upstream."""
 
 from __future__ import annotations
 
@@ -27,6 +32,7 @@ from llm_router.providers.factory import ChatModelFactory
 from llm_router.routing.health import HealthBoard
 from llm_router.routing.retry import RetryBudget
 from llm_router.routing.strategies import LoadStats
+from llm_router.routing.stream import ChatStream, Opened, open_stream
 
 T = TypeVar("T")
 Attempt = Callable[[ChatModel, ChatRequest], Awaitable[T]]
@@ -41,6 +47,8 @@ class Outcome:
     attempts: int = 1
     errors: list[RouterError] = field(default_factory=list)
     release: Callable[[], None] = lambda: None
+    #: When the request's ``total`` timeout ends, on the router's clock.
+    deadline: float = float("inf")
 
 
 @dataclass(slots=True)
@@ -48,6 +56,7 @@ class _Run:
     route: str
     deployments: list[Deployment]
     deadline: float
+    alone: bool  # the route has one deployment: it is never ejected
     errors: list[RouterError] = field(default_factory=list)
 
 
@@ -59,9 +68,9 @@ class Router:
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.config = config
         self.factory = factory
-        self.health = HealthBoard(*config.cooldown)
+        self.health = HealthBoard(config.cooldown.failures, config.cooldown.base, config.cooldown.max)
         self.stats = LoadStats()
-        self.budget = RetryBudget(*config.retry_budget)
+        self.budget = RetryBudget(config.retry_budget.ratio, config.retry_budget.minimum)
         self.sleep = sleep
         self.clock = clock  # deadlines and waits are planned on this clock
 
@@ -85,32 +94,55 @@ class Router:
 
     async def run(self, name: str, request: ChatRequest, attempt: Attempt[T]) -> tuple[T, Outcome]:
         """Run ``attempt`` until one succeeds; AllTargetsFailed holds every failure."""
+        result, outcome, _ = await self._run(name, request, attempt)
+        return result, outcome
+
+    async def stream(self, name: str, request: ChatRequest) -> ChatStream:
+        """A committed stream: returns once the first content (or the end) has arrived."""
+
+        async def attempt(model: ChatModel, canonical: ChatRequest) -> tuple[Opened, float | None]:
+            opened = await open_stream(model, canonical)
+            return opened, model.deployment.timeouts.stream_idle if model.idle_bounded else None
+
+        ((head, rest), idle_bound), outcome, run = await self._run(name, request, attempt)
+        name = outcome.deployment.name
+
+        def failed(error: ProviderError) -> None:
+            self.health.failure(name, error, not run.alone)
+
+        return ChatStream(outcome, head, rest, deadline=outcome.deadline, clock=self.clock,
+                          idle_bound=idle_bound, on_failure=failed)
+
+    async def _run(self, name: str, request: ChatRequest, attempt: Attempt[T]) -> tuple[T, Outcome, _Run]:
         route, deployments = self.plan(name)
         state = current_state()
         if state is not None:
             state.route = route
-        deadline = self.clock() + deployments[0].timeouts.total
-        run = _Run(route, self._candidates(deployments), deadline)
-        self.budget.requests += 1
-        try:
-            for index, deployment in enumerate(run.deployments):
-                result = await self._try(run, deployment, index, request, attempt)
-                if result is not None:
-                    return result
-            raise AllTargetsFailed(run.errors)
-        finally:
-            self.budget.requests -= 1
+        now = self.clock()
+        run = _Run(route, self._candidates(deployments), now + deployments[0].timeouts.total,
+                   alone=len(deployments) == 1)
+        self.budget.record_request(now)
+        for index, deployment in enumerate(run.deployments):
+            result = await self._try(run, deployment, index, request, attempt)
+            if result is not None:
+                return (*result, run)
+        raise AllTargetsFailed(run.errors)
 
     def _candidates(self, deployments: list[Deployment]) -> list[Deployment]:
-        """Deployments below their concurrency limit whose circuit admits a request. When
-        every circuit is open, all are tried anyway: a route's last deployment is never ejected."""
+        """Deployments below their concurrency limit whose circuit admits a request (a
+        half-open circuit admits its one probe). When every circuit of a route is open the
+        request fails fast; a deployment alone on its route is never ejected."""
         open_slots = [d for d in deployments if d.max_concurrency is None
                       or self.stats.in_flight.get(d.name, 0) < d.max_concurrency]
         if not open_slots:
             raise Overloaded("Every deployment of this route is at its concurrency limit.",
                              retry_after=1.0)
         admitted = [d for d in open_slots if self.health.admits(d.name)]
-        return admitted or open_slots
+        if admitted or len(deployments) == 1:
+            return admitted or open_slots
+        wait = min(self.health.readmits_in(d.name) for d in open_slots)
+        raise Overloaded("Every deployment of this route is cooling down after failures.",
+                         retry_after=max(wait, 0.001))
 
     async def _try(self, run: _Run, deployment: Deployment, index: int, request: ChatRequest,
                    attempt: Attempt[T]) -> tuple[T, Outcome] | None:
@@ -125,7 +157,7 @@ class Router:
                 return await self._attempt(run, model, request, attempt, is_retry=retry > 0)
             except ProviderError as error:
                 run.errors.append(error)
-                self.health.failure(deployment.name, error, self._can_eject(run, deployment))
+                self.health.failure(deployment.name, error, not run.alone)
                 if isinstance(error, UpstreamBadRequest):
                     raise  # the request is at fault: no retry, no fallback
                 if not error.retryable or self.health.state(deployment.name) == "open":
@@ -135,11 +167,18 @@ class Router:
         return None
 
     async def _wait_for_retry(self, run: _Run, retry: int) -> bool:
+        """Wait before a retry; False when it must not happen: the upstream asks for too long
+        a wait, the deadline would pass, or the retry budget is spent (checked again when the
+        retry is about to be sent, and the retry counted then)."""
         last = run.errors[-1]
         wait = self.config.policy.wait(retry, getattr(last, "retry_after", None))
-        if wait is None or self.clock() + wait >= run.deadline or not self.budget.allows_retry():
+        if wait is None or self.clock() + wait >= run.deadline or not self.budget.allows_retry(self.clock()):
             return False
         await self.sleep(wait)
+        now = self.clock()
+        if not self.budget.allows_retry(now):
+            return False
+        self.budget.record_retry(now)
         return True
 
     async def _attempt(self, run: _Run, model: ChatModel, request: ChatRequest, attempt: Attempt[T],
@@ -148,7 +187,6 @@ class Router:
         slot = _Slot(self.stats.in_flight, name)
         record = _record_attempt(model, time.monotonic(), is_retry)
         self.health.begin(name)
-        self.budget.retries += is_retry
         try:
             async with asyncio.timeout(max(0.0, run.deadline - self.clock())):
                 result = await attempt(model, replace(request, model=model.deployment.model))
@@ -166,18 +204,12 @@ class Router:
             record.end("cancelled")
             self.health.abandon(name)
             raise
-        finally:
-            self.budget.retries -= is_retry
         record.end(None)
         self.stats.record_latency(name, record.ended - record.started)
         self.health.success(name)
         attempts = len(run.errors) + 1
-        return result, Outcome(model.deployment, run.route, attempts, list(run.errors), slot.release)
-
-    def _can_eject(self, run: _Run, deployment: Deployment) -> bool:
-        """Never eject a route's last healthy deployment."""
-        return any(d.name != deployment.name and self.health.state(d.name) == "closed"
-                   for d in run.deployments)
+        return result, Outcome(model.deployment, run.route, attempts, list(run.errors), slot.release,
+                               run.deadline)
 
 
 class _Slot:

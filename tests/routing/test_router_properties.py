@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from pydantic import SecretStr
 
 from llm_router.config.deployment import Deployment, Timeouts
-from llm_router.config.router_config import Route, RouterConfig
+from llm_router.config.router_config import RetryBudgetConfig, Route, RouterConfig
 from llm_router.errors import (
     AllTargetsFailed,
     ProviderError,
@@ -35,7 +35,7 @@ def make_router(retries: int = 2, names: tuple[str, ...] = ("a", "b")) -> tuple[
         for n in names
     }
     config = RouterConfig(deployments, {"smart": Route("smart", "fallback", names)},
-                          RetryPolicy(retries=retries, max_retry_after=60), retry_budget=(1.0, 100))
+                          RetryPolicy(retries=retries, max_retry_after=60), retry_budget=RetryBudgetConfig(1.0, 100))
     waits: list[float] = []
     now = [0.0]
 
@@ -154,19 +154,42 @@ def _request():
     return ChatRequest("", (Message("user", "hi"),))
 
 
-def test_retry_budget_caps_concurrent_retries():
+def test_retry_budget_is_a_share_of_recent_requests_plus_a_floor():
     from llm_router.routing.retry import RetryBudget
 
-    budget = RetryBudget(ratio=0.2, minimum=3)
-    budget.requests = 100
-    budget.retries = 19
-    assert budget.allows_retry()
-    budget.retries = 20
-    assert not budget.allows_retry(), "20% of 100 requests in flight"
-    budget.requests, budget.retries = 2, 2
-    assert budget.allows_retry(), "the floor of 3 applies to light traffic"
-    budget.retries = 3
-    assert not budget.allows_retry()
+    budget = RetryBudget(ratio=0.2, minimum=3, window=10.0)
+    for i in range(100):
+        budget.record_request(i * 0.05)  # 100 requests within 5 s
+    for _ in range(23):
+        assert budget.allows_retry(5.0)
+        budget.record_retry(5.0)
+    assert not budget.allows_retry(5.0), "20% of 100 requests, plus the floor of 3"
+    assert budget.allows_retry(16.0), "the window slid past them all: the floor applies again"
+    quiet = RetryBudget(ratio=0.2, minimum=3)
+    quiet.record_request(0.0)
+    for _ in range(3):
+        assert quiet.allows_retry(0.0)
+        quiet.record_retry(0.0)
+    assert not quiet.allows_retry(0.0)
+
+
+@settings(max_examples=100, deadline=None)
+@given(times=st.lists(st.floats(0, 100), max_size=200), ratio=st.floats(0, 1), minimum=st.integers(0, 5))
+def test_retries_in_any_window_stay_within_the_budget(times, ratio, minimum):
+    """However requests and retries interleave, the retries counted in the window never
+    exceed ratio x requests + floor (each retry is checked then recorded)."""
+    from llm_router.routing.retry import RetryBudget
+
+    budget = RetryBudget(ratio=ratio, minimum=minimum, window=10.0)
+    requests = retries = 0
+    for i, now in enumerate(sorted(times)):
+        if i % 2 == 0:
+            budget.record_request(now)
+            requests += 1
+        elif budget.allows_retry(now):
+            budget.record_retry(now)
+            retries += 1
+    assert retries <= minimum * (1 + 100 // 9) + ratio * requests + 1
 
 
 def test_exhausted_retry_budget_fails_over_instead_of_retrying():

@@ -23,7 +23,7 @@ from llm_router.messages import (
     ToolCallDelta,
     Usage,
 )
-from llm_router.providers.base import load_event
+from llm_router.providers.events import EventTranslator, as_dict, as_int, as_opt_str, as_str
 from llm_router.providers.sse import SSEEvent
 
 # Anthropic requires max_tokens; used when the client sets none.
@@ -158,11 +158,11 @@ def usage_from_wire(usage: dict[str, Any] | None) -> Usage:
     """Canonical usage: Anthropic's input_tokens exclude cache reads and writes."""
     if not usage:
         return Usage()
-    cached = int(usage.get("cache_read_input_tokens") or 0)
-    written = int(usage.get("cache_creation_input_tokens") or 0)
+    cached = as_int(usage.get("cache_read_input_tokens"))
+    written = as_int(usage.get("cache_creation_input_tokens"))
     return Usage(
-        input_tokens=int(usage.get("input_tokens") or 0) + cached + written,
-        output_tokens=int(usage.get("output_tokens") or 0),
+        input_tokens=as_int(usage.get("input_tokens")) + cached + written,
+        output_tokens=as_int(usage.get("output_tokens")),
         cached_input_tokens=cached,
     )
 
@@ -192,11 +192,11 @@ def error_from_body(body: Any) -> tuple[str | None, str]:
     return error.get("type"), str(error.get("message") or "")
 
 
-class AnthropicStreamTranslator:
+class AnthropicStreamTranslator(EventTranslator):
     """Messages stream events to canonical chunks. Ends at ``message_stop``."""
 
     def __init__(self) -> None:
-        self.done = False
+        super().__init__()
         self.id: str | None = None
         self.model: str | None = None
         self.start_usage: dict[str, Any] = {}
@@ -204,48 +204,51 @@ class AnthropicStreamTranslator:
         self.finish_reason: FinishReason = "stop"
         self.tool_index: dict[int, int] = {}  # Anthropic block index -> tool-call index
 
-    def feed(self, event: SSEEvent) -> list[ChatChunk]:
+    def translate(self, event: SSEEvent) -> list[ChatChunk]:
         """Chunks for one SSE event."""
-        data = load_event(event)
-        if data is None:
-            return []
+        data = self.load(event)
         kind = data.get("type") or event.event
         handler = getattr(self, "_on_" + str(kind), None)
-        return handler(data) if handler is not None else []
+        return handler(data) if handler is not None else []  # type: ignore[no-any-return]
 
     def _on_message_start(self, data: dict[str, Any]) -> list[ChatChunk]:
-        message = data.get("message") or {}
-        self.id, self.model = message.get("id"), message.get("model")
-        self.start_usage = message.get("usage") or {}
+        message = as_dict(data.get("message"))
+        self.id, self.model = as_opt_str(message.get("id")), as_opt_str(message.get("model"))
+        usage = as_dict(message.get("usage"))
+        usage_from_wire(usage)  # wrongly shaped counts skip the event here, not at the end
+        self.start_usage = dict(usage)
         return []
 
     def _on_content_block_start(self, data: dict[str, Any]) -> list[ChatChunk]:
-        block = data.get("content_block") or {}
+        block = as_dict(data.get("content_block"))
         if block.get("type") == "tool_use":
-            index = self.tool_index.setdefault(data.get("index", 0), len(self.tool_index))
-            return [self._chunk(tool_calls=(ToolCallDelta(index, block.get("id"), block.get("name")),))]
+            index = self.tool_index.setdefault(as_int(data.get("index")), len(self.tool_index))
+            delta = ToolCallDelta(index, as_opt_str(block.get("id")), as_opt_str(block.get("name")))
+            return [self._chunk(tool_calls=(delta,))]
         if block.get("type") == "text" and block.get("text"):
-            return [self._chunk(text=block["text"])]
+            return [self._chunk(text=as_str(block["text"]))]
         return []
 
     def _on_content_block_delta(self, data: dict[str, Any]) -> list[ChatChunk]:
-        delta = data.get("delta") or {}
+        delta = as_dict(data.get("delta"))
         if delta.get("type") == "text_delta" and delta.get("text"):
-            return [self._chunk(text=delta["text"])]
+            return [self._chunk(text=as_str(delta["text"]))]
         if delta.get("type") == "input_json_delta" and delta.get("partial_json"):
-            index = self.tool_index.get(data.get("index", 0), 0)
-            return [self._chunk(tool_calls=(ToolCallDelta(index, arguments=delta["partial_json"]),))]
+            index = self.tool_index.get(as_int(data.get("index")), 0)
+            return [self._chunk(tool_calls=(ToolCallDelta(index, arguments=as_str(delta["partial_json"])),))]
         return []
 
     def _on_message_delta(self, data: dict[str, Any]) -> list[ChatChunk]:
-        stop = (data.get("delta") or {}).get("stop_reason")
+        stop = as_opt_str(as_dict(data.get("delta")).get("stop_reason"))
+        usage = as_dict(data.get("usage"))
+        output_tokens = as_int(usage.get("output_tokens"), self.output_tokens)
+        counts = {key: as_int(usage[key]) for key in
+                  ("input_tokens", "cache_read_input_tokens", "cache_creation_input_tokens")
+                  if usage.get(key) is not None}
         if stop:
             self.finish_reason = FINISH_REASONS.get(stop, "other")
-        usage = data.get("usage") or {}
-        self.output_tokens = int(usage.get("output_tokens") or self.output_tokens)
-        for key in ("input_tokens", "cache_read_input_tokens", "cache_creation_input_tokens"):
-            if usage.get(key) is not None:
-                self.start_usage[key] = usage[key]
+        self.output_tokens = output_tokens or self.output_tokens
+        self.start_usage.update(counts)
         return []
 
     def _on_message_stop(self, data: dict[str, Any]) -> list[ChatChunk]:
@@ -254,9 +257,11 @@ class AnthropicStreamTranslator:
         return [ChatChunk(finish_reason=self.finish_reason, usage=usage, id=self.id, model=self.model)]
 
     def _on_error(self, data: dict[str, Any]) -> list[ChatChunk]:
-        error = data.get("error") or {}
+        error = data.get("error")
+        error = error if isinstance(error, dict) else {}
+        kind = error.get("type")
         message = str(error.get("message") or "Upstream stream error.")
-        raise classify_inband("anthropic", error.get("type"), message)
+        raise classify_inband("anthropic", kind if isinstance(kind, str) else None, message)
 
     def _chunk(self, text: str = "", tool_calls: tuple[ToolCallDelta, ...] = ()) -> ChatChunk:
         return ChatChunk(text=text, tool_calls=tool_calls, id=self.id, model=self.model)

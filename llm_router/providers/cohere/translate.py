@@ -21,7 +21,7 @@ from llm_router.messages import (
     ToolCallDelta,
     Usage,
 )
-from llm_router.providers.base import load_event
+from llm_router.providers.events import EventTranslator, as_dict, as_int, as_opt_str, as_str
 from llm_router.providers.sse import SSEEvent
 
 # OpenAI parameters Cohere accepts under the same name.
@@ -131,11 +131,11 @@ def usage_from_wire(usage: dict[str, Any] | None) -> Usage:
     """Canonical usage from Cohere's ``billed_units`` (what is charged), else ``tokens``."""
     if not usage:
         return Usage()
-    counts = usage.get("billed_units") or usage.get("tokens") or {}
+    counts = as_dict(usage.get("billed_units") or usage.get("tokens"))
     return Usage(
-        input_tokens=int(counts.get("input_tokens") or 0),
-        output_tokens=int(counts.get("output_tokens") or 0),
-        cached_input_tokens=int(usage.get("cached_tokens") or 0),
+        input_tokens=as_int(counts.get("input_tokens")),
+        output_tokens=as_int(counts.get("output_tokens")),
+        cached_input_tokens=as_int(usage.get("cached_tokens")),
     )
 
 
@@ -162,40 +162,40 @@ def error_from_body(body: Any) -> tuple[str | None, str]:
     return None, str(body.get("message") or "")
 
 
-class CohereStreamTranslator:
+class CohereStreamTranslator(EventTranslator):
     """Chat v2 stream events to canonical chunks. Ends at ``message-end``."""
 
     def __init__(self, model: str = "") -> None:
-        self.done = False
+        super().__init__()
         self.id: str | None = None
         self.model = model
 
-    def feed(self, event: SSEEvent) -> list[ChatChunk]:
+    def translate(self, event: SSEEvent) -> list[ChatChunk]:
         """Chunks for one SSE event."""
-        data = load_event(event)
-        if data is None:
-            return []
+        data = self.load(event)
         kind = data.get("type") or event.event
-        message = ((data.get("delta") or {}).get("message")) or {}
+        message = as_dict(as_dict(data.get("delta")).get("message"))
         if kind == "message-start":
-            self.id = data.get("id")
+            self.id = as_opt_str(data.get("id"))
         elif kind == "content-delta":
-            text = (message.get("content") or {}).get("text")
+            text = as_str(as_dict(message.get("content")).get("text"))
             if text:
                 return [ChatChunk(text=text, id=self.id, model=self.model)]
         elif kind in ("tool-call-start", "tool-call-delta"):
-            return [self._tool_delta(kind, data.get("index", 0), message.get("tool_calls") or {})]
+            call = as_dict(message.get("tool_calls"))
+            return [self._tool_delta(str(kind), as_int(data.get("index")), call)]
         elif kind == "message-end":
-            return self._end(data.get("delta") or {})
+            return self._end(as_dict(data.get("delta")))
         return []
 
     def _tool_delta(self, kind: str, index: int, call: dict[str, Any]) -> ChatChunk:
-        function = call.get("function") or {}
+        function = as_dict(call.get("function"))
+        start = kind == "tool-call-start"
         delta = ToolCallDelta(
             index=index,
-            id=call.get("id") if kind == "tool-call-start" else None,
-            name=function.get("name") if kind == "tool-call-start" else None,
-            arguments=function.get("arguments") or "",
+            id=as_opt_str(call.get("id")) if start else None,
+            name=as_opt_str(function.get("name")) if start else None,
+            arguments=as_str(function.get("arguments")),
         )
         return ChatChunk(tool_calls=(delta,), id=self.id, model=self.model)
 
@@ -203,8 +203,7 @@ class CohereStreamTranslator:
         reason = delta.get("finish_reason") or "COMPLETE"
         if reason in ("ERROR", "TIMEOUT"):
             raise classify_inband("cohere", None, str(delta.get("error") or "Upstream stream error."))
+        usage = usage_from_wire(as_dict(delta.get("usage")))
         self.done = True
-        return [ChatChunk(
-            finish_reason=FINISH_REASONS.get(reason, "other"),
-            usage=usage_from_wire(delta.get("usage")), id=self.id, model=self.model,
-        )]
+        return [ChatChunk(finish_reason=FINISH_REASONS.get(as_str(reason), "other"),
+                          usage=usage, id=self.id, model=self.model)]

@@ -1,7 +1,14 @@
-"""OpenAI Chat Completions (and any OpenAI-compatible server) as a ChatModel."""
+"""OpenAI Chat Completions (and any OpenAI-compatible server) as a ChatModel.
+
+Pass-through: when the request came in OpenAI's own format (``request.origin`` is an
+``openai`` WireBody), the client's body goes upstream as it is, fields we do not model
+included; only ``model`` is replaced and ``stream``/``stream_options`` are ours. A whole
+answer then comes back with ``raw`` set to the upstream bytes, for the surface to send on.
+"""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import orjson
@@ -25,7 +32,15 @@ class OpenAIChatModel(HTTPChatModel):
         return headers
 
     def build_body(self, request: ChatRequest, stream: bool) -> dict[str, Any]:
-        return translate.request_to_body(request, stream, self.max_tokens_field)
+        origin = request.origin
+        if origin is None or origin.format != "openai":
+            return translate.request_to_body(request, stream, self.max_tokens_field)
+        return translate.passthrough_body(origin.body, request.model, stream, self.max_tokens_field)
+
+    async def send_message(self, request: ChatRequest) -> ChatResponse:
+        raw, response = await self.exchange(orjson.dumps(self.build_body(request, stream=False)))
+        passed = request.origin is not None and request.origin.format == "openai"
+        return replace(response, raw=raw) if passed else response
 
     def parse_response(self, body: dict[str, Any]) -> ChatResponse:
         return translate.response_from_body(body)
@@ -35,13 +50,6 @@ class OpenAIChatModel(HTTPChatModel):
 
     def parse_error(self, body: Any) -> tuple[str | None, str]:
         return translate.error_from_body(body)
-
-    async def send_passthrough(self, body: dict[str, Any]) -> tuple[bytes, ChatResponse]:
-        """Forward a client's Chat Completions body as it is (only ``model`` replaced)
-        and return the upstream answer's bytes untouched, with its canonical reading."""
-        body = {**body, "model": self.deployment.model}
-        body.pop("stream", None)
-        return await self.exchange(orjson.dumps(body))
 
 
 class OpenAICompatibleChatModel(OpenAIChatModel):

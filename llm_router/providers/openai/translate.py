@@ -20,7 +20,7 @@ from llm_router.messages import (
     ToolCallDelta,
     Usage,
 )
-from llm_router.providers.base import load_event
+from llm_router.providers.events import EventTranslator, as_dict, as_int, as_list, as_opt_str, as_str
 from llm_router.providers.sse import SSEEvent
 
 FINISH_REASONS: dict[str, FinishReason] = {
@@ -87,6 +87,22 @@ def request_to_body(
     return body
 
 
+def passthrough_body(body: dict[str, Any], model: str, stream: bool,
+                     max_tokens_field: str = "max_completion_tokens") -> dict[str, Any]:
+    """A client's own Chat Completions body, to send upstream as it is: ``model`` replaced,
+    ``stream``/``stream_options`` ours (usage always asked for), and the output cap under
+    ``max_tokens_field`` when the server wants ``max_tokens``. The same body, streamed or not."""
+    out = {key: value for key, value in body.items() if key not in ("stream", "stream_options")}
+    out["model"] = model
+    if max_tokens_field == "max_tokens" and "max_completion_tokens" in out:
+        cap = out.pop("max_completion_tokens")
+        out.setdefault("max_tokens", cap)
+    if stream:
+        out["stream"] = True
+        out["stream_options"] = {"include_usage": True}
+    return out
+
+
 def _copy_sampling(request: ChatRequest, body: dict[str, Any], max_tokens_field: str) -> None:
     for name in ("temperature", "top_p", "seed", "user", "n"):
         value = getattr(request, name)
@@ -124,11 +140,13 @@ def usage_from_wire(usage: dict[str, Any] | None) -> Usage:
     """Canonical usage from OpenAI's usage object (prompt tokens include cached ones)."""
     if not usage:
         return Usage()
-    details = usage.get("prompt_tokens_details") or {}
+    details = as_dict(usage.get("prompt_tokens_details"))
+    output = as_dict(usage.get("completion_tokens_details"))
     return Usage(
-        input_tokens=int(usage.get("prompt_tokens") or 0),
-        output_tokens=int(usage.get("completion_tokens") or 0),
-        cached_input_tokens=int(details.get("cached_tokens") or 0),
+        input_tokens=as_int(usage.get("prompt_tokens")),
+        output_tokens=as_int(usage.get("completion_tokens")),
+        cached_input_tokens=as_int(details.get("cached_tokens")),
+        reasoning_tokens=as_int(output.get("reasoning_tokens")),
     )
 
 
@@ -158,55 +176,59 @@ def error_from_body(body: Any) -> tuple[str | None, str]:
     return (error.get("code") or error.get("type")), str(error.get("message") or "")
 
 
-class OpenAIStreamTranslator:
+class OpenAIStreamTranslator(EventTranslator):
     """Chat Completions chunks to canonical chunks. Ends at ``data: [DONE]``."""
 
     def __init__(self, provider: str = "openai") -> None:
-        self.done = False
+        super().__init__()
         self.provider = provider
         self.finish_reason: FinishReason | None = None
         self.usage: Usage | None = None
-        self.raw_usage: dict[str, Any] | None = None
         self.id: str | None = None
         self.model: str | None = None
 
-    def feed(self, event: SSEEvent) -> list[ChatChunk]:
+    def translate(self, event: SSEEvent) -> list[ChatChunk]:
         """Chunks for one SSE event."""
         if event.data.strip() == "[DONE]":
             self.done = True
-            meta = {"openai_usage": self.raw_usage} if self.raw_usage else {}
-            usage = self.usage or Usage()
-            return [ChatChunk(finish_reason=self.finish_reason or "stop", usage=usage, meta=meta)]
-        data = load_event(event)
-        if data is None:
-            return []
+            return [ChatChunk(finish_reason=self.finish_reason or "stop", usage=self.usage or Usage())]
+        data = self.load(event)
         if data.get("error"):
-            kind, message = error_from_body(data)
+            kind, message = _stream_error(data)
             raise classify_inband(self.provider, kind, message or "Upstream stream error.")
         if self.id is None:
-            self.id, self.model = data.get("id"), data.get("model")
+            self.id, self.model = as_opt_str(data.get("id")), as_opt_str(data.get("model"))
         if data.get("usage"):
-            self.raw_usage = data["usage"]  # passed on as it is to OpenAI-format clients
-            self.usage = usage_from_wire(self.raw_usage)
-        return self._choices(data.get("choices") or ())
+            self.usage = usage_from_wire(as_dict(data["usage"]))
+        return self._choices(as_list(data.get("choices")))
 
-    def _choices(self, choices: Any) -> list[ChatChunk]:
+    def _choices(self, choices: list[Any]) -> list[ChatChunk]:
         out: list[ChatChunk] = []
         for choice in choices:
+            choice = as_dict(choice)
             if choice.get("index", 0) != 0:
                 continue
-            delta = choice.get("delta") or {}
-            calls = tuple(
-                ToolCallDelta(
-                    index=c.get("index", 0), id=c.get("id"),
-                    name=(c.get("function") or {}).get("name"),
-                    arguments=(c.get("function") or {}).get("arguments") or "",
-                )
-                for c in delta.get("tool_calls") or ()
-            )
+            delta = as_dict(choice.get("delta"))
+            calls = tuple(_call_delta(as_dict(c)) for c in as_list(delta.get("tool_calls")))
             if choice.get("finish_reason"):
-                self.finish_reason = FINISH_REASONS.get(choice["finish_reason"], "other")
-            text = delta.get("content") or ""
+                self.finish_reason = FINISH_REASONS.get(as_str(choice["finish_reason"]), "other")
+            text = as_str(delta.get("content"))
             if text or calls:
                 out.append(ChatChunk(text=text, tool_calls=calls, id=self.id, model=self.model))
         return out
+
+
+def _call_delta(call: dict[str, Any]) -> ToolCallDelta:
+    function = as_dict(call.get("function"))
+    return ToolCallDelta(index=as_int(call.get("index")), id=as_opt_str(call.get("id")),
+                         name=as_opt_str(function.get("name")), arguments=as_str(function.get("arguments")))
+
+
+def _stream_error(data: dict[str, Any]) -> tuple[str | None, str]:
+    error = data["error"]
+    if isinstance(error, str):
+        return None, error
+    if not isinstance(error, dict):
+        return None, ""
+    kind = error.get("code") or error.get("type")
+    return (kind if isinstance(kind, str) else None), str(error.get("message") or "")

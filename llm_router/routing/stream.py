@@ -1,0 +1,129 @@
+"""A routed stream's life, from the first attempt to its last chunk.
+
+The router opens a stream with :func:`open_stream` inside its retry loop: every failure
+before the first content (or the end) is retried or failed over, invisibly. Once content
+is in hand the stream *commits* and :class:`ChatStream` carries it to its end:
+
+- a failure after that is the client's to see (it raises ProviderError) and counts
+  against the deployment's health, like a failed attempt;
+- the request's ``total`` timeout still applies: it bounds the whole request, streamed
+  body included (``stream_idle`` bounds each gap between chunks);
+- the deployment's in-flight slot is released exactly once, when the stream ends, fails
+  or is closed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from typing import TYPE_CHECKING
+
+from llm_router.errors import ProviderError, UpstreamTimeout
+from llm_router.messages import ChatChunk, ChatRequest
+from llm_router.observability.state import RequestState
+from llm_router.providers.base import ChatModel
+
+if TYPE_CHECKING:
+    from llm_router.routing.router import Outcome
+
+__all__ = ["ChatStream", "Opened", "open_stream"]
+Opened = tuple[list[ChatChunk], AsyncIterator[ChatChunk]]
+
+
+async def open_stream(model: ChatModel, request: ChatRequest) -> Opened:
+    """Start a stream and read up to its first content (or its end)."""
+    chunks = model.stream_message(request)
+    head: list[ChatChunk] = []
+    try:
+        async for chunk in chunks:
+            head.append(chunk)
+            if chunk.has_content or chunk.finish_reason is not None:
+                return head, chunks
+    except BaseException:
+        await chunks.aclose()  # type: ignore[attr-defined]
+        raise
+    return head, chunks
+
+
+class ChatStream:
+    """A stream whose first content chunk has already arrived. Iterate it once; closing
+    it (or leaving the loop) closes the upstream request."""
+
+    __slots__ = ("_capture", "_clock", "_closed", "_deadline", "_gap", "_head", "_on_failure",
+                 "_rest", "_state", "_timed_out", "outcome")
+
+    def __init__(self, outcome: Outcome, head: list[ChatChunk], rest: AsyncIterator[ChatChunk], *,
+                 deadline: float, clock: Callable[[], float], idle_bound: float | None,
+                 on_failure: Callable[[ProviderError], None]) -> None:
+        self.outcome = outcome
+        self._head, self._rest = head, rest
+        self._deadline, self._clock = deadline, clock
+        # Each wait is already bounded by the upstream's idle timeout when there is one:
+        # a timer for the deadline is armed only once the deadline is nearer than that.
+        self._gap = float("inf") if idle_bound is None else idle_bound
+        self._on_failure = on_failure
+        self._state: RequestState | None = None
+        self._capture = False
+        self._closed = False
+        self._timed_out = False
+
+    def observe(self, state: RequestState | None, capture: bool = False) -> None:
+        """Note finish reason, usage, failure or cancellation (and the text when
+        ``capture``) on ``state`` as the stream goes."""
+        self._state, self._capture = state, capture
+
+    async def __aiter__(self) -> AsyncIterator[ChatChunk]:
+        finished = False
+        try:
+            for chunk in self._head:
+                self._note(chunk)
+                yield chunk
+            while (more := await self._next()) is not None:
+                self._note(more)
+                yield more
+            finished = True
+        except ProviderError as error:
+            finished = True
+            self._failed(error)
+            raise
+        finally:
+            if self._state is not None and not finished:
+                self._state.cancelled = True
+            await self.aclose()
+
+    async def _next(self) -> ChatChunk | None:
+        remaining = self._deadline - self._clock()
+        if remaining > self._gap:
+            return await anext(self._rest, None)
+        try:
+            if remaining <= 0:
+                raise TimeoutError
+            async with asyncio.timeout(remaining):
+                return await anext(self._rest, None)
+        except TimeoutError:
+            self._timed_out = True
+            raise UpstreamTimeout("The request's total timeout passed during the stream.",
+                                  provider=self.outcome.deployment.provider) from None
+
+    def _failed(self, error: ProviderError) -> None:
+        if self._state is not None:
+            self._state.error_type = error.type
+        if not self._timed_out:
+            self._on_failure(error)  # the deployment failed mid-stream; our own deadline did not
+
+    def _note(self, chunk: ChatChunk) -> None:
+        state = self._state
+        if state is None:
+            return
+        if chunk.finish_reason is not None:
+            state.finish_reason, state.usage = chunk.finish_reason, chunk.usage
+        if self._capture and chunk.text:
+            state.completion.append(chunk.text)
+
+    async def aclose(self) -> None:
+        """Close the upstream stream (cancels the upstream request if still open)."""
+        if not self._closed:
+            self._closed = True
+            self.outcome.release()
+            await self._rest.aclose()  # type: ignore[attr-defined]
+
