@@ -1,4 +1,9 @@
-"""The application factory: settings in, a FastAPI app out. Nothing global."""
+"""The application factory: settings in, one ASGI application out. Nothing global.
+
+One routing table: the data-plane surfaces (``api/surfaces.py``) are plain ASGI routes of the
+same application as FastAPI's routes (``/health``, ``/v1/models``, ``/v1/usage``, admin...).
+In front of all of them sits one edge middleware (``api/edge.py``), and, when configured, CORS.
+Every error response is rendered by ``api/errors.py``."""
 
 from __future__ import annotations
 
@@ -7,19 +12,26 @@ import ipaddress
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import SecretStr
+from starlette.exceptions import HTTPException
+from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import Response
-from starlette.types import Receive, Scope, Send
+from starlette.routing import Route
 
 from llm_router.api import openai_compat, operations
+from llm_router.api.auth import AdminGuard, api_principal
+from llm_router.api.edge import EdgeMiddleware
+from llm_router.api.endpoint import DataPlaneEndpoint
 from llm_router.api.errors import error_response, surface_of, validation_error
-from llm_router.api.middleware import BodyTooLarge, GatewayMiddleware
+from llm_router.api.openapi import build_openapi
+from llm_router.api.surfaces import SurfaceRoute, routes
 from llm_router.config.router_config import build_router_config
 from llm_router.config.settings import Settings
-from llm_router.errors import InvalidRequest, RouterError
+from llm_router.errors import RouterError
 from llm_router.gateway import Gateway
 from llm_router.observability.logs import setup_logging
 from llm_router.observability.metrics import Metrics
@@ -27,11 +39,14 @@ from llm_router.observability.observer import Observer
 from llm_router.observability.pricing import PriceTable
 from llm_router.observability.tracing import tracer_from_environment
 from llm_router.observability.usage import UsageLedger
+from llm_router.policies.base import BasePolicy, PolicyChain
+from llm_router.policies.gateway_key import BodyLimitPolicy, GatewayKeyPolicy
 from llm_router.providers.factory import ChatModelFactory
 from llm_router.providers.http import UpstreamClient
 from llm_router.routing.router import Router
 
 log = logging.getLogger("llm_router")
+VERSION = "0.1.0"
 
 
 def create_app(settings: Settings | None = None, config_path: str | None = None) -> FastAPI:
@@ -43,6 +58,8 @@ def create_app(settings: Settings | None = None, config_path: str | None = None)
     http = UpstreamClient()
     factory = ChatModelFactory(config.deployments, http)
     router = Router(config, factory)
+    chain = PolicyChain(_policies(settings))
+    gateway = Gateway(router, capture_content=settings.llm_router_log_content, policies=chain)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -57,43 +74,66 @@ def create_app(settings: Settings | None = None, config_path: str | None = None)
             factory.close()
             await http.close()
 
-    app = GatewayApp(title="llm-router", version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None)
+    app = FastAPI(title="llm-router", version=VERSION, lifespan=lifespan,
+                  docs_url=None, redoc_url=None, openapi_url=None)
     app.state.settings = settings
-    app.state.gateway = Gateway(router, capture_content=settings.llm_router_log_content)
+    app.state.gateway = gateway
+    app.state.policies = chain
     app.state.metrics = Metrics()
     app.state.ledger = UsageLedger()
-    app.state.admin_key = _secret(settings.llm_router_admin_key)
+    app.state.admin_guard = AdminGuard(_secret(settings.llm_router_admin_key),
+                                       _secret(settings.llm_router_api_key))
     observer = Observer(
         app.state.metrics, PriceTable(config.prices), app.state.ledger,
         deployment_price=factory.price_of,
         circuit_state=router.health.state, tracer=tracer_from_environment(),
         log_content=settings.llm_router_log_content,
     )
-    for surface in (openai_compat.router, operations.router):
-        app.include_router(surface)
+    surfaces = routes()
+    _add_surfaces(app, surfaces, gateway, chain, observer, settings.llm_router_max_body_bytes)
+    for module in (openai_compat.router, operations.router):
+        app.include_router(module)
+    _add_openapi(app, surfaces)
     _add_error_handlers(app)
-    app.front = GatewayMiddleware(app.handle, api_key=_secret(settings.llm_router_api_key),
-                                  max_body_bytes=settings.llm_router_max_body_bytes, observer=observer,
-                                  gateway=app.state.gateway)
+    _add_middleware(app, settings, observer, surfaces)
     return app
 
 
-class GatewayApp(FastAPI):
-    """FastAPI with the GatewayMiddleware in front of its whole stack: the chat endpoints
-    are answered there, without paying for FastAPI's per-request layers; every other route
-    goes on to FastAPI as usual."""
+def _policies(settings: Settings) -> list[BasePolicy]:
+    """The data-plane policy chain, in its fixed order (see ``policies/base.py``)."""
+    return [GatewayKeyPolicy(_secret(settings.llm_router_api_key)),
+            BodyLimitPolicy(settings.llm_router_max_body_bytes)]
 
-    front: GatewayMiddleware | None = None
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if self.front is None or scope["type"] != "http":
-            await super().__call__(scope, receive, send)
-        else:
-            await self.front(scope, receive, send)
+def _add_surfaces(app: FastAPI, surfaces: tuple[SurfaceRoute, ...], gateway: Gateway,
+                  chain: PolicyChain, observer: Observer, max_body_bytes: int) -> None:
+    for surface in surfaces:
+        endpoint = DataPlaneEndpoint(surface, gateway, chain, max_body_bytes, observer.cost_of)
+        app.router.routes.append(Route(surface.path, endpoint, methods=["POST"]))
+        if surface.path.endswith("/"):  # the seed's /chat/ also answers as /chat
+            app.router.routes.append(Route(surface.path.rstrip("/"), endpoint, methods=["POST"]))
 
-    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """FastAPI's own handling, behind the front layer."""
-        await super().__call__(scope, receive, send)
+
+def _add_openapi(app: FastAPI, surfaces: tuple[SurfaceRoute, ...]) -> None:
+    document: dict[str, Any] = {}
+
+    @app.get("/openapi.json", include_in_schema=False, dependencies=[Depends(api_principal)])
+    async def openapi() -> dict[str, Any]:
+        if not document:
+            document.update(build_openapi(app, surfaces))
+        return document
+
+
+def _add_middleware(app: FastAPI, settings: Settings, observer: Observer,
+                    surfaces: tuple[SurfaceRoute, ...]) -> None:
+    origins = [o.strip() for o in settings.llm_router_cors_origins.split(",") if o.strip()]
+    if origins:
+        app.add_middleware(CORSMiddleware, allow_origins=origins, allow_methods=["*"],
+                           allow_headers=["*"], expose_headers=["x-request-id", "retry-after"],
+                           allow_credentials=False)
+    observed = {s.path: s.name for s in surfaces}
+    observed.update({s.path.rstrip("/"): s.name for s in surfaces if s.path.endswith("/")})
+    app.add_middleware(EdgeMiddleware, observer=observer, observed=observed)  # outermost
 
 
 def _secret(value: SecretStr | None) -> str | None:
@@ -105,9 +145,9 @@ def _add_error_handlers(app: FastAPI) -> None:
     async def on_validation(request: Request, exc: RequestValidationError) -> Response:
         return validation_error(exc, surface_of(request))
 
-    @app.exception_handler(BodyTooLarge)
-    async def on_too_large(request: Request, exc: BodyTooLarge) -> Response:
-        return error_response(InvalidRequest("Request body is too large.", None, 413), surface_of(request))
+    @app.exception_handler(HTTPException)
+    async def on_http(request: Request, exc: HTTPException) -> Response:
+        return error_response(exc, surface_of(request))
 
     @app.exception_handler(RouterError)
     async def on_router_error(request: Request, exc: RouterError) -> Response:

@@ -16,6 +16,7 @@ from llm_router.errors import ProviderError
 from llm_router.gateway import ChatStream, Gateway, Outcome
 from llm_router.messages import ChatRequest, Message, Usage
 from llm_router.observability.state import current_request_id
+from llm_router.policies.base import RequestContext
 from llm_router.providers.sse import encode_event
 
 log = logging.getLogger("llm_router.chat")
@@ -52,18 +53,20 @@ def _usage(usage: Usage | None) -> dict[str, int]:
     return {"input_tokens": usage.input_tokens, "output_tokens": usage.output_tokens}
 
 
-async def handle_chat(gateway: Gateway, raw: bytes, accept: str, receive: Receive) -> Response:
-    """``POST /chat/``: send one message to the named model; answer as JSON or a stream."""
+async def handle_chat(gateway: Gateway, ctx: RequestContext, raw: bytes, receive: Receive) -> Response:
+    """``POST /chat/``: send one message to the named model; answer as JSON or a stream
+    (SSE when the client accepts ``text/event-stream``, plain text otherwise)."""
     body = parse_body(ChatBody, raw)
+    accept = ctx.headers.get("accept", "")
     if body.stream:
-        opening = gateway.stream(body.chat_model_name, body.to_request())
+        opening = gateway.stream(body.chat_model_name, body.to_request(), ctx)
         stream = await cancel_on_disconnect(receive, opening)
         if stream is None:
             return Response(status_code=499)
         if "text/event-stream" in accept:
             return StreamBody(_sse_body(stream), "text/event-stream", _headers(stream.outcome))
         return StreamBody(_text_body(stream), "text/plain; charset=utf-8", _headers(stream.outcome))
-    result = await cancel_on_disconnect(receive, gateway.chat(body.chat_model_name, body.to_request()))
+    result = await cancel_on_disconnect(receive, gateway.chat(body.chat_model_name, body.to_request(), ctx))
     if result is None:
         return Response(status_code=499)
     response, outcome = result

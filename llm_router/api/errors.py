@@ -1,4 +1,11 @@
-"""The one place that maps errors to HTTP status, headers and body, per surface."""
+"""The one place that maps errors to HTTP status, headers and body, per surface.
+
+Every error response of the service comes from :func:`error_response`: our typed errors,
+body validation, Starlette's 404/405, body too large (by Content-Length or by counting a
+chunked body), authentication and policy refusals. The body has the shape of the surface it
+was asked on (``openai``: ``{"error": {"message", "type", "param", "code"}}``; ``chat``: the
+seed's ``{"error": {"type", "message", "param"?}}``; ``anthropic``: ``{"type": "error",
+"error": {"type", "message"}}``) and carries the request id."""
 
 from __future__ import annotations
 
@@ -10,15 +17,21 @@ from typing import Any, Literal, TypeVar
 import orjson
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ValidationError
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
 from llm_router.errors import (
     AllTargetsFailed,
+    BudgetExceeded,
+    ClientError,
     InvalidRequest,
+    NotFound,
     Overloaded,
+    PermissionDenied,
     ProviderError,
     ProviderUnavailable,
+    RateLimited,
     RouterError,
     Unauthorized,
     UnknownModel,
@@ -30,7 +43,7 @@ from llm_router.errors import (
 from llm_router.observability.state import current_request_id, current_state
 
 log = logging.getLogger("llm_router.errors")
-Surface = Literal["chat", "openai"]
+Surface = Literal["chat", "openai", "anthropic"]
 M = TypeVar("M", bound=BaseModel)
 
 
@@ -44,6 +57,10 @@ class ErrorInfo:
     param: str | None = None
     code: str | None = None
     retry_after: float | None = None
+    #: False tells the SDKs (``x-should-retry``) not to retry: retrying cannot help.
+    retry: bool | None = None
+    #: The upstream's own HTTP status, when an upstream failure is being described.
+    upstream_status: int | None = None
 
 
 def describe(exc: BaseException) -> ErrorInfo:
@@ -52,19 +69,49 @@ def describe(exc: BaseException) -> ErrorInfo:
         return describe(exc.last) if exc.last else ErrorInfo(502, exc.type, exc.message)
     if isinstance(exc, ProviderError):
         return _describe_upstream(exc)
+    if isinstance(exc, ClientError):
+        return _describe_client(exc)
+    if isinstance(exc, ProviderUnavailable):
+        return ErrorInfo(503, "provider_unavailable", exc.message, retry=False)
+    if isinstance(exc, RouterError):
+        return ErrorInfo(500, exc.type, exc.message)
+    if isinstance(exc, HTTPException):
+        return _describe_http(exc)
+    return ErrorInfo(500, "internal_error", "Internal error.")
+
+
+def _describe_client(exc: ClientError) -> ErrorInfo:
     if isinstance(exc, InvalidRequest):
-        return ErrorInfo(exc.status, exc.type, exc.message, exc.param)
+        return ErrorInfo(exc.status, exc.type, exc.message, exc.param, exc.code)
     if isinstance(exc, UnknownModel):
         return ErrorInfo(400, "invalid_request_error", exc.message, "model", "model_not_found")
     if isinstance(exc, Unauthorized):
         return ErrorInfo(401, "authentication_error", exc.message, code="invalid_api_key")
+    if isinstance(exc, PermissionDenied):
+        return ErrorInfo(403, "permission_error", exc.message, exc.param, "permission_denied")
+    if isinstance(exc, RateLimited):
+        return ErrorInfo(429, "rate_limit_error", exc.message, code="rate_limit_exceeded",
+                         retry_after=exc.retry_after)
+    if isinstance(exc, BudgetExceeded):
+        return ErrorInfo(429, "insufficient_quota", exc.message, code="insufficient_quota",
+                         retry_after=exc.retry_after)
+    if isinstance(exc, NotFound):
+        return ErrorInfo(404, "not_found_error", exc.message, code="not_found")
     if isinstance(exc, Overloaded):
         return ErrorInfo(503, "overloaded_error", exc.message, retry_after=exc.retry_after)
-    if isinstance(exc, ProviderUnavailable):
-        return ErrorInfo(503, "provider_unavailable", exc.message)
-    if isinstance(exc, RouterError):
-        return ErrorInfo(500, exc.type, exc.message)
-    return ErrorInfo(500, "internal_error", "Internal error.")
+    return ErrorInfo(400, exc.type, exc.message)
+
+
+def _describe_http(exc: HTTPException) -> ErrorInfo:
+    """Starlette's own refusals (no route, wrong method) in our vocabulary."""
+    if exc.status_code == 404:
+        return ErrorInfo(404, "not_found_error", "No such path.", code="not_found")
+    if exc.status_code == 405:
+        allowed = (exc.headers or {}).get("Allow", "")
+        use = f"; use {allowed}" if allowed else ""
+        return ErrorInfo(405, "invalid_request_error", f"Method not allowed here{use}.",
+                         code="method_not_allowed")
+    return ErrorInfo(exc.status_code, "invalid_request_error", str(exc.detail))
 
 
 def _describe_upstream(exc: ProviderError) -> ErrorInfo:
@@ -75,13 +122,27 @@ def _describe_upstream(exc: ProviderError) -> ErrorInfo:
                          code=code, retry_after=exc.retry_after)
     if isinstance(exc, UpstreamBadRequest):
         status = exc.status if exc.status in (404, 413) else 400
-        return ErrorInfo(status, "invalid_request_error", exc.message, code=exc.upstream_type)
+        return ErrorInfo(status, "invalid_request_error", exc.message, code=exc.upstream_type,
+                         upstream_status=exc.status)
     if isinstance(exc, UpstreamAuthFailed):
         return ErrorInfo(502, "upstream_auth_error",
-                         f"{where} rejected the gateway's credentials.")
+                         f"{where} rejected the gateway's credentials.", upstream_status=exc.status)
     if isinstance(exc, UpstreamTimeout):
         return ErrorInfo(504, "upstream_timeout", f"{where} timed out: {exc.message}")
-    return ErrorInfo(502, exc.type, f"{where} failed: {exc.message}")
+    return ErrorInfo(502, exc.type, f"{where} failed: {exc.message}", upstream_status=exc.status)
+
+
+# Anthropic's error types by the status we answer with (https://docs.anthropic.com/en/api/errors).
+_ANTHROPIC_TYPES = {400: "invalid_request_error", 401: "authentication_error", 403: "permission_error",
+                    404: "not_found_error", 413: "request_too_large", 429: "rate_limit_error",
+                    529: "overloaded_error", 503: "overloaded_error"}
+
+
+def _anthropic(info: ErrorInfo) -> ErrorInfo:
+    """An upstream 529 stays a 529 on the Anthropic surface (its SDK knows it as overloaded)."""
+    if info.upstream_status == 529:
+        return ErrorInfo(529, info.type, info.message, info.param, info.code, info.retry_after, info.retry)
+    return info
 
 
 def error_body(info: ErrorInfo, surface: Surface, request_id: str) -> bytes:
@@ -89,6 +150,11 @@ def error_body(info: ErrorInfo, surface: Surface, request_id: str) -> bytes:
     if surface == "openai":
         error = {"message": info.message, "type": info.type, "param": info.param,
                  "code": info.code, "request_id": request_id}
+    elif surface == "anthropic":
+        fallback = "api_error" if info.status >= 500 else "invalid_request_error"
+        kind = _ANTHROPIC_TYPES.get(info.status, fallback)
+        return orjson.dumps({"type": "error", "error": {"type": kind, "message": info.message},
+                             "request_id": request_id})
     else:
         error = {"type": info.type, "message": info.message, "request_id": request_id}
         if info.param:
@@ -99,6 +165,11 @@ def error_body(info: ErrorInfo, surface: Surface, request_id: str) -> bytes:
 def error_response(exc: BaseException, surface: Surface) -> Response:
     """A complete error response for ``exc``; logs it with the request id."""
     info = describe(exc)
+    if surface == "anthropic":
+        info = _anthropic(info)
+    elif surface == "chat" and info.param == "model":
+        info = ErrorInfo(info.status, info.type, info.message, "chat_model_name", info.code,
+                         info.retry_after, info.retry)
     request_id = current_request_id()
     state = current_state()
     if state is not None:
@@ -108,6 +179,10 @@ def error_response(exc: BaseException, surface: Surface) -> Response:
         headers["retry-after"] = str(max(1, math.ceil(info.retry_after)))
     if info.status == 401:
         headers["www-authenticate"] = "Bearer"
+    if info.retry is False:
+        headers["x-should-retry"] = "false"
+    if isinstance(exc, HTTPException) and exc.headers:
+        headers.update(exc.headers)  # e.g. Allow on a 405
     if info.status >= 500 and not isinstance(exc, RouterError):
         log.error("unhandled error request_id=%s", request_id, exc_info=exc)
     else:
@@ -117,8 +192,10 @@ def error_response(exc: BaseException, surface: Surface) -> Response:
 
 
 def surface_of(request: Request) -> Surface:
-    """``openai`` for ``/v1/*`` routes, ``chat`` otherwise."""
-    return "openai" if request.url.path.startswith("/v1/") else "chat"
+    """The error shape for a request that reached a FastAPI route or no route at all."""
+    from llm_router.api.surfaces import route_path, surface_for_path
+
+    return surface_for_path(route_path(request.scope))
 
 
 def parse_body(model: type[M], raw: bytes, status: int = 422, noun: str = "field") -> M:
@@ -127,6 +204,11 @@ def parse_body(model: type[M], raw: bytes, status: int = 422, noun: str = "field
         return model.model_validate_json(raw)
     except ValidationError as exc:
         raise _invalid(exc.errors(), status, noun) from None
+
+
+def invalid_body(exc: ValidationError, status: int = 422, noun: str = "field") -> InvalidRequest:
+    """The InvalidRequest for a body that failed validation, naming the first bad field."""
+    return _invalid(exc.errors(), status, noun)
 
 
 def _invalid(errors: list[Any], status: int, noun: str = "field") -> InvalidRequest:

@@ -5,19 +5,23 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
+from typing import Annotated
 
 import orjson
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from starlette.responses import Response
 from starlette.types import Receive
 
 from llm_router.api import openai_wire
+from llm_router.api.auth import api_principal
 from llm_router.api.errors import describe
 from llm_router.api.openai_schema import parse_request, to_canonical
 from llm_router.api.streaming import StreamBody, cancel_on_disconnect
 from llm_router.errors import ProviderError
 from llm_router.gateway import ChatStream, Gateway, Outcome
+from llm_router.messages import WireBody
 from llm_router.observability.state import current_request_id
+from llm_router.policies.base import Principal, RequestContext
 
 log = logging.getLogger("llm_router.openai")
 router = APIRouter(prefix="/v1")
@@ -28,25 +32,25 @@ def _headers(outcome: Outcome) -> dict[str, str]:
             "x-llm-router-attempts": str(outcome.attempts)}
 
 
-async def handle_completions(gateway: Gateway, raw: bytes, receive: Receive) -> Response:
-    """``POST /v1/chat/completions`` in OpenAI's wire format, whole or streamed."""
-    body = parse_request(raw)
-    canonical = to_canonical(body)
+async def handle_completions(gateway: Gateway, ctx: RequestContext, raw: bytes,
+                             receive: Receive) -> Response:
+    """``POST /v1/chat/completions`` in OpenAI's wire format, whole or streamed. The client's
+    body rides along (``origin``): a deployment speaking OpenAI's format sends it on as it is."""
+    body, data = parse_request(raw)
+    canonical = to_canonical(body, WireBody("openai", data))
     completion_id = "chatcmpl-" + current_request_id()
     if body.stream:
-        stream = await cancel_on_disconnect(receive, gateway.stream(body.model, canonical))
+        stream = await cancel_on_disconnect(receive, gateway.stream(body.model, canonical, ctx))
         if stream is None:
             return Response(status_code=499)
         encoder = openai_wire.ChunkEncoder(completion_id, stream.outcome.deployment.model,
                                            canonical.include_usage)
         return StreamBody(_sse(stream, encoder), "text/event-stream", _headers(stream.outcome))
-    # Passed through as it is when the deployment that answers speaks OpenAI's format.
-    answer = gateway.chat_passthrough(body.model, canonical, orjson.loads(raw))
-    result = await cancel_on_disconnect(receive, answer)
+    result = await cancel_on_disconnect(receive, gateway.chat(body.model, canonical, ctx))
     if result is None:
         return Response(status_code=499)
-    response, outcome, upstream_bytes = result
-    payload = upstream_bytes or openai_wire.completion(response, completion_id, outcome.deployment.model)
+    response, outcome = result
+    payload = response.raw or openai_wire.completion(response, completion_id, outcome.deployment.model)
     return Response(payload, media_type="application/json", headers=_headers(outcome))
 
 
@@ -63,9 +67,17 @@ async def _sse(stream: ChatStream, encoder: openai_wire.ChunkEncoder) -> AsyncIt
 
 
 @router.get("/models")
-async def list_models(request: Request) -> Response:
-    """The model names a client can use, in OpenAI's list format."""
+async def list_models(request: Request, principal: Annotated[Principal, Depends(api_principal)]) -> Response:
+    """The model names the caller can use, in OpenAI's list format."""
     gateway: Gateway = request.app.state.gateway
+    allowed = principal.models
     data = [{"id": name, "object": "model", "created": 0, "owned_by": owner}
-            for name, owner in gateway.model_names()]
+            for name, owner in gateway.model_names()
+            if allowed is None or _allowed(name, allowed)]
     return Response(orjson.dumps({"object": "list", "data": data}), media_type="application/json")
+
+
+def _allowed(name: str, patterns: tuple[str, ...]) -> bool:
+    """``name`` matches one of a key's model patterns (exact, or ``provider/*``)."""
+    head = name.split("/", 1)[0]
+    return any(p == name or (p.endswith("/*") and p[:-2] == head) for p in patterns)

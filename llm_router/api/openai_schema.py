@@ -7,9 +7,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator
+import orjson
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError, field_validator
 
-from llm_router.api.errors import parse_body
+from llm_router.api.errors import invalid_body
 from llm_router.errors import InvalidRequest
 from llm_router.messages import (
     ChatRequest,
@@ -21,6 +22,7 @@ from llm_router.messages import (
     Tool,
     ToolCall,
     ToolChoice,
+    WireBody,
 )
 
 # Fields a client may never set: they would redirect our keys or requests (I10).
@@ -137,19 +139,29 @@ class ChatCompletionIn(_Strict):
         return value
 
 
-def parse_request(raw: bytes) -> ChatCompletionIn:
-    """Validate a raw body; InvalidRequest (400) naming the parameter otherwise."""
-    body = parse_body(ChatCompletionIn, raw, 400, "parameter")
+def parse_request(raw: bytes) -> tuple[ChatCompletionIn, dict[str, Any]]:
+    """Decode (once) and validate a raw body: the model and the decoded JSON object;
+    InvalidRequest (400) naming the parameter otherwise."""
+    try:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise InvalidRequest(f"Request body is not valid JSON ({exc.msg}).", None, 400) from None
+    if not isinstance(data, dict):
+        raise InvalidRequest("Request body must be a JSON object.", None, 400)
+    try:
+        body = ChatCompletionIn.model_validate(data)
+    except ValidationError as exc:
+        raise invalid_body(exc, 400, "parameter") from None
     extra = body.model_extra or {}
     for name in FORBIDDEN:
         if name in extra:
             raise InvalidRequest(f"Parameter '{name}' is not allowed.", name)
     if body.stream_options is not None and not body.stream:
         raise InvalidRequest("'stream_options' is only allowed when 'stream' is true.", "stream_options")
-    return body
+    return body, data
 
 
-def to_canonical(body: ChatCompletionIn) -> ChatRequest:
+def to_canonical(body: ChatCompletionIn, origin: WireBody | None = None) -> ChatRequest:
     """The canonical request for a validated body (``model`` is resolved by the gateway)."""
     stop = (body.stop,) if isinstance(body.stop, str) else tuple(body.stop or ())
     return ChatRequest(
@@ -169,6 +181,7 @@ def to_canonical(body: ChatCompletionIn) -> ChatRequest:
         response_format=_response_format(body.response_format),
         include_usage=bool(body.stream_options and body.stream_options.include_usage),
         extra=dict(body.model_extra or {}),
+        origin=origin,
     )
 
 

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import hmac
-
 import orjson
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from starlette.responses import Response
 
-from llm_router.errors import InvalidRequest, Unauthorized
+from llm_router.api.auth import require_admin
+from llm_router.errors import InvalidRequest
 from llm_router.observability.metrics import Metrics
 from llm_router.observability.usage import UsageLedger
 
@@ -39,14 +38,9 @@ async def metrics(request: Request) -> Response:
     return Response(registry.render(), media_type="text/plain; version=0.0.4; charset=utf-8")
 
 
-@router.get("/v1/usage")
+@router.get("/v1/usage", dependencies=[Depends(require_admin)])
 async def usage(request: Request, window: int = 3600, group_by: str = "model") -> Response:
-    """Totals over the last ``window`` seconds, grouped by model, provider or route."""
-    admin_key: str | None = request.app.state.admin_key
-    if admin_key is not None:
-        given = request.headers.get("authorization", "").encode()
-        if not hmac.compare_digest(given, ("Bearer " + admin_key).encode()):
-            raise Unauthorized("The usage API needs the admin key.")
+    """Totals over the last ``window`` seconds, grouped by model, provider or route (admin)."""
     if group_by not in ("model", "provider", "route"):
         raise InvalidRequest("group_by must be model, provider or route.", "group_by")
     if not 0 < window <= MAX_WINDOW:

@@ -37,14 +37,18 @@ class Observer:
         """A request began."""
         self.metrics.in_flight_child(state.surface).inc()
 
+    def cost_of(self, state: RequestState) -> float | None:
+        """The request's cost in USD from its usage and the price table, if known."""
+        if state.usage is None or state.deployment is None:
+            return None
+        price = self.prices.lookup(state.model, self.deployment_price(state.deployment))
+        return self.prices.cost(price, state.usage)
+
     def finish(self, state: RequestState, status: int) -> UsageRecord:
         """A request ended (its whole body sent, or the client gone)."""
         now = time.monotonic()
         self.metrics.in_flight_child(state.surface).dec()
-        cost = None
-        if state.usage is not None and state.deployment is not None:
-            price = self.prices.lookup(state.model, self.deployment_price(state.deployment))
-            cost = self.prices.cost(price, state.usage)
+        cost = self.cost_of(state)
         record = build_record(state, status, cost, now)
         self.metrics.observe(state, status, cost, now - state.started)
         for attempt in {a.deployment for a in state.attempts}:

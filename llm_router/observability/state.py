@@ -39,6 +39,7 @@ class RequestState:
 
     request_id: str
     surface: str = "other"
+    status: int = 500  # the response status, once it has started
     started: float = field(default_factory=time.monotonic)
     started_at: float = field(default_factory=time.time)
     route: str | None = None

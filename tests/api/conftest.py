@@ -1,0 +1,52 @@
+"""In-process fixtures: the real application over httpx's ASGI transport (no subprocess),
+configured from an environment dictionary, against the loopback fakes."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
+
+import httpx
+import pytest
+
+from llm_router.api.app import create_app
+from llm_router.config.settings import Settings
+from tests.conftest import provider_env
+
+AppFactory = Callable[..., "asynccontextmanager[httpx.AsyncClient]"]
+
+
+@contextmanager
+def environment(env: dict[str, str]) -> Iterator[None]:
+    """Exactly ``env`` (plus PATH/HOME) in os.environ while settings are read."""
+    saved = dict(os.environ)
+    os.environ.clear()
+    os.environ.update({k: saved[k] for k in ("PATH", "HOME") if k in saved}, **env)
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+def settings_from(env: dict[str, str]) -> Settings:
+    """Settings read from ``env`` only (no .env file)."""
+    with environment(env):
+        return Settings(_env_file=None)  # type: ignore[call-arg]
+
+
+@asynccontextmanager
+async def app_client(env: dict[str, str], root_path: str = "",
+                     config_path: str | None = None) -> AsyncIterator[httpx.AsyncClient]:
+    """An httpx client talking to a fresh in-process app built from ``env``."""
+    app = create_app(settings_from(env), config_path)
+    transport = httpx.ASGITransport(app=app, root_path=root_path)
+    async with httpx.AsyncClient(transport=transport, base_url="http://router.test") as client:
+        yield client
+
+
+@pytest.fixture
+def env(fakes: dict[str, object]) -> dict[str, str]:
+    """The environment pointing at the three fakes (canary keys)."""
+    return provider_env(fakes)  # type: ignore[arg-type]
