@@ -127,8 +127,21 @@ async def test_usage_takes_the_gateway_key_when_no_admin_key_is_set(env):
         assert ok.status_code == 200
 
 
+# One request body per surface; a new surface must add its own here.
+BODIES = {
+    "/chat/": {"message": "hi", "chat_model_name": "openai"},
+    "/v1/chat/completions": CHAT,
+    "/v1/messages": {"model": "openai", "max_tokens": 10, "messages": [{"role": "user", "content": "Hi"}]},
+    "/v1/messages/count_tokens": {"model": "openai", "messages": [{"role": "user", "content": "Hi"}]},
+    "/v1/responses": {"model": "openai", "input": "Hi"},
+    "/v1/embeddings": {"model": "openai/text-embedding-3-small", "input": "Hi"},
+}
+
+
 async def test_every_surface_is_observed(env, fakes):
-    bodies = {"/chat/": {"message": "hi", "chat_model_name": "openai"}, "/v1/chat/completions": CHAT}
+    bodies = BODIES
+    missing = [s.path for s in routes() if s.path not in bodies]
+    assert not missing, f"add an example body for the new surface(s) {missing} to BODIES"
     async with app_client(env) as client:
         for surface in routes():
             fakes["openai"].enqueue(Reply(text="hi"))
