@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncGenerator, AsyncIterator
+from contextlib import aclosing
 from typing import Any
 
-from llm_router.messages import ChatRequest, ChatResponse
-from llm_router.providers.anthropic import translate
+from llm_router.messages import ChatChunk, ChatRequest, ChatResponse, WireBody
+from llm_router.providers.anthropic import passthrough, translate
 from llm_router.providers.base import HTTPChatModel
 
 
@@ -16,7 +18,7 @@ class AnthropicChatModel(HTTPChatModel):
     path = "/v1/messages"
 
     def headers(self) -> dict[str, str]:
-        version = self.deployment.options.get("anthropic_version") or "2023-06-01"
+        version = self.deployment.options.anthropic_version or "2023-06-01"
         return {
             "content-type": "application/json",
             "x-api-key": self.deployment.key(),
@@ -24,7 +26,7 @@ class AnthropicChatModel(HTTPChatModel):
         }
 
     def build_body(self, request: ChatRequest, stream: bool) -> dict[str, Any]:
-        drop = bool(self.deployment.options.get("drop_params"))
+        drop = self.deployment.options.drop_params
         return translate.request_to_body(request, stream, drop)
 
     def parse_response(self, body: dict[str, Any]) -> ChatResponse:
@@ -35,3 +37,22 @@ class AnthropicChatModel(HTTPChatModel):
 
     def parse_error(self, body: Any) -> tuple[str | None, str]:
         return translate.error_from_body(body)
+
+    # ----- Anthropic → Anthropic pass-through (see passthrough.py) -----
+    async def send_message(self, request: ChatRequest) -> ChatResponse:
+        origin = passthrough.origin_of(request)
+        if origin is not None:
+            return await passthrough.send(self, origin)
+        return await super().send_message(request)
+
+    async def stream_message(self, request: ChatRequest) -> AsyncIterator[ChatChunk]:
+        origin = passthrough.origin_of(request)
+        chunks: AsyncGenerator[ChatChunk, None] = (
+            passthrough.stream(self, origin) if origin else super().stream_message(request))  # type: ignore[assignment]
+        async with aclosing(chunks):
+            async for chunk in chunks:
+                yield chunk
+
+    async def count_tokens(self, origin: WireBody) -> bytes:
+        """Anthropic's own count for the client's ``count_tokens`` body (its answer's bytes)."""
+        return await passthrough.count_tokens(self, origin)

@@ -1,0 +1,118 @@
+"""Anthropic's Messages API as a surface: ``POST /v1/messages`` (whole or streamed),
+``POST /v1/messages/count_tokens`` and ``GET /v1/models`` in Anthropic's shape, so Claude Code
+(``ANTHROPIC_BASE_URL``) and the ``anthropic`` SDK can use any model behind the gateway.
+
+The model name resolves like everywhere else (route, deployment, ``provider/model``, or a bare
+``claude-...`` id for the anthropic provider). An Anthropic deployment gets the client's body
+and ``anthropic-*`` headers unchanged and its answer goes back as it came; any other provider
+gets the canonical request, and what it could not carry is listed in
+``x-llm-router-dropped-params``. Errors are raised and shaped by ``api/errors.py``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Iterable
+
+import orjson
+from starlette.responses import Response
+from starlette.types import Receive
+
+from llm_router.api import anthropic_wire, token_count
+from llm_router.api.anthropic_schema import Decoded, decode, parse_count, parse_messages
+from llm_router.api.errors import describe, error_body
+from llm_router.api.streaming import StreamBody, cancel_on_disconnect
+from llm_router.errors import ProviderError
+from llm_router.gateway import ChatStream, Gateway, Outcome
+from llm_router.observability.state import current_request_id
+from llm_router.policies.base import RequestContext
+from llm_router.providers.anthropic.chat_model import AnthropicChatModel
+
+log = logging.getLogger("llm_router.anthropic")
+DROPPED_HEADER = "x-llm-router-dropped-params"
+
+
+def _headers(outcome: Outcome, decoded: Decoded) -> dict[str, str]:
+    headers = {"x-llm-router-deployment": outcome.deployment.name,
+               "x-llm-router-attempts": str(outcome.attempts),
+               "request-id": current_request_id()}
+    if decoded.dropped and outcome.deployment.provider != "anthropic":
+        headers[DROPPED_HEADER] = ",".join(decoded.dropped)
+    return headers
+
+
+async def handle_messages(gateway: Gateway, ctx: RequestContext, raw: bytes, receive: Receive) -> Response:
+    """``POST /v1/messages`` (``?beta=true`` is accepted and ignored)."""
+    body = parse_messages(raw)
+    decoded = decode(body, raw, ctx.headers)
+    estimate = token_count.estimate(decoded.request)
+    ctx.estimated_tokens = estimate + body.max_tokens
+    message_id = "msg_" + current_request_id()
+    if body.stream:
+        stream = await cancel_on_disconnect(receive, gateway.stream(body.model, decoded.request, ctx))
+        if stream is None:
+            return Response(status_code=499)
+        model = stream.outcome.deployment.model
+        encoder = anthropic_wire.StreamEncoder(message_id, model, estimate)
+        return StreamBody(_sse(stream, encoder), "text/event-stream; charset=utf-8",
+                          {**_headers(stream.outcome, decoded), "cache-control": "no-cache"})
+    result = await cancel_on_disconnect(receive, gateway.chat(body.model, decoded.request, ctx))
+    if result is None:
+        return Response(status_code=499)
+    response, outcome = result
+    if response.raw is not None and outcome.deployment.provider == "anthropic":
+        payload = response.raw
+    else:
+        model = response.model or outcome.deployment.model
+        payload = anthropic_wire.message(response, message_id, model, estimate)
+    return Response(payload, media_type="application/json", headers=_headers(outcome, decoded))
+
+
+async def _sse(stream: ChatStream, encoder: anthropic_wire.StreamEncoder) -> AsyncIterator[bytes]:
+    try:
+        async for chunk in stream:
+            frame = encoder.encode(chunk)
+            if frame:
+                yield frame
+    except ProviderError as exc:
+        info = describe(exc)
+        log.warning("stream failed after it began request_id=%s type=%s", current_request_id(), info.type)
+        shaped = orjson.loads(error_body(info, "anthropic", current_request_id()))["error"]
+        yield encoder.error(shaped["type"], shaped["message"])
+
+
+async def handle_count_tokens(gateway: Gateway, ctx: RequestContext, raw: bytes,
+                              receive: Receive) -> Response:
+    """``POST /v1/messages/count_tokens``: Anthropic's own count for an Anthropic deployment,
+    else the model's tokenizer where one is available, else the documented estimate."""
+    body = parse_count(raw)
+    decoded = decode(body, raw, ctx.headers)
+    ctx.model, ctx.request = body.model, decoded.request
+    _, deployments = gateway.router.plan(body.model)
+    deployment = deployments[0]
+    headers = {"x-llm-router-deployment": deployment.name, "request-id": current_request_id()}
+    model = gateway.router.factory.for_deployment(deployment)
+    if isinstance(model, AnthropicChatModel) and decoded.request.origin is not None:
+        answer = await cancel_on_disconnect(receive, model.count_tokens(decoded.request.origin))
+        if answer is None:
+            return Response(status_code=499)
+        return Response(answer, media_type="application/json",
+                        headers={**headers, "x-llm-router-token-count": "provider"})
+    tokens, how = token_count.count(decoded.request, deployment.model)
+    return Response(orjson.dumps({"input_tokens": tokens}), media_type="application/json",
+                    headers={**headers, "x-llm-router-token-count": how})
+
+
+def _display_name(model_id: str, owner: str) -> str:
+    return model_id if owner in ("llm-router", "") else f"{model_id} ({owner})"
+
+
+def model_list(names: Iterable[tuple[str, str]]) -> bytes:
+    """``GET /v1/models`` in Anthropic's shape, for ``(name, owner)`` pairs (as
+    ``Gateway.model_names`` gives them): sent when the request carries ``anthropic-version``."""
+    return anthropic_wire.models((name, _display_name(name, owner)) for name, owner in names)
+
+
+def models_response(names: Iterable[tuple[str, str]]) -> Response:
+    """The Anthropic-shaped model list as a response."""
+    return Response(model_list(names), media_type="application/json")

@@ -1,0 +1,131 @@
+"""Anthropic → Anthropic: the client's Messages body goes upstream as it was sent and the
+answer comes back as it came.
+
+When ``ChatRequest.origin`` is an Anthropic body (the ``/v1/messages`` surface), the request
+bytes are sent unchanged (only ``model`` is replaced, when the deployment's model differs), so
+``cache_control`` on any block, ``thinking`` blocks with their ``signature``, beta fields and
+anything we do not model survive byte for byte; the client's ``anthropic-beta`` and
+``anthropic-version`` headers go with it. The answer is still read (usage for the ledger,
+finish reason, in-band errors), but the client gets the upstream's own bytes: the JSON body
+in ``ChatResponse.raw``, the stream's events in ``ChatChunk.raw``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+from llm_router.errors import ProviderError, UpstreamProtocolError
+from llm_router.messages import ChatChunk, ChatRequest, ChatResponse, WireBody, merge_chunks
+from llm_router.providers.sse import SSEDecoder
+
+if TYPE_CHECKING:
+    from llm_router.providers.anthropic.chat_model import AnthropicChatModel
+
+_BLANK_LINES = (b"\n\n", b"\r\n\r\n", b"\r\r")
+
+
+def origin_of(request: ChatRequest) -> WireBody | None:
+    """The client's Anthropic body, if the request came in as one."""
+    origin = request.origin
+    return origin if origin is not None and origin.format == "anthropic" else None
+
+
+def upstream_body(origin: WireBody, model: str) -> bytes:
+    """The bytes to send: the client's own when its ``model`` is already the upstream's."""
+    if origin.raw is not None and origin.body.get("model") == model:
+        return origin.raw
+    return orjson.dumps({**origin.body, "model": model})
+
+
+def upstream_headers(model: AnthropicChatModel, origin: WireBody) -> dict[str, str]:
+    """Our headers (key, version) with the client's ``anthropic-*`` headers over them."""
+    return {**model.headers(), **origin.headers}
+
+
+def _post(model: AnthropicChatModel, origin: WireBody, path: str | None = None) -> Any:
+    d = model.deployment
+    url = d.base_url.rstrip("/") + (path or model.path)
+    body = upstream_body(origin, d.model)
+    return model.http.post(url, upstream_headers(model, origin), body, d.timeouts, model.provider)
+
+
+async def send(model: AnthropicChatModel, origin: WireBody) -> ChatResponse:
+    """The whole answer; ``raw`` holds the upstream bytes."""
+    async with _post(model, origin) as upstream:
+        raw = await upstream.read()
+        if upstream.status != 200:
+            raise model.error_for(upstream.status, upstream.headers, raw)
+    try:
+        return replace(model.parse_response(orjson.loads(raw)), raw=raw)
+    except (orjson.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError):
+        raise UpstreamProtocolError("Upstream sent a malformed response body.",
+                                    provider=model.provider) from None
+
+
+async def count_tokens(model: AnthropicChatModel, origin: WireBody) -> bytes:
+    """``POST /v1/messages/count_tokens`` upstream; the answer's bytes."""
+    async with _post(model, origin, "/v1/messages/count_tokens") as upstream:
+        raw: bytes = await upstream.read()
+        if upstream.status != 200:
+            raise model.error_for(upstream.status, upstream.headers, raw)
+    return raw
+
+
+class RawFrames:
+    """Splits a byte stream at SSE event boundaries, keeping each event's exact bytes."""
+
+    def __init__(self) -> None:
+        self.buffer = b""
+
+    def feed(self, data: bytes) -> list[bytes]:
+        """The complete events (each with its terminating blank line) that ``data`` ends."""
+        self.buffer += data
+        frames: list[bytes] = []
+        while True:
+            ends = [i + len(sep) for sep in _BLANK_LINES if (i := self.buffer.find(sep)) >= 0]
+            if not ends:
+                return frames
+            end = min(ends)
+            frames.append(self.buffer[:end])
+            self.buffer = self.buffer[end:]
+
+
+async def stream(model: AnthropicChatModel, origin: WireBody) -> AsyncIterator[ChatChunk]:
+    """The answer as it arrives: one chunk per upstream read, carrying its events' bytes."""
+    translator = model.stream_translator()
+    async with _post(model, origin) as upstream:
+        if upstream.status != 200:
+            raise model.error_for(upstream.status, upstream.headers, await upstream.read())
+        if not upstream.headers.get("content-type", "").startswith("text/event-stream"):
+            raise UpstreamProtocolError("Upstream did not answer with an event stream.",
+                                        provider=model.provider)
+        frames, decoder = RawFrames(), SSEDecoder(model.max_event_bytes)
+        async for data in upstream.iter_chunks():
+            raw: list[bytes] = []
+            chunks: list[ChatChunk] = []
+            try:
+                for frame in frames.feed(data):
+                    for event in decoder.feed(frame):
+                        chunks.extend(translator.feed(event))
+                    raw.append(frame)
+                    if translator.done:
+                        break
+            except ProviderError as error:
+                error.provider = error.provider or model.provider
+                if raw:
+                    yield _chunk(chunks, raw)  # the events before the error still go out
+                raise
+            if raw:
+                yield _chunk(chunks, raw)
+            if translator.done:
+                return
+    raise UpstreamProtocolError("Upstream stream ended before its final event.", provider=model.provider)
+
+
+def _chunk(chunks: list[ChatChunk], raw: list[bytes]) -> ChatChunk:
+    merged = merge_chunks(chunks) if chunks else ChatChunk()
+    return replace(merged, raw=b"".join(raw))
