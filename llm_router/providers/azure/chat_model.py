@@ -14,6 +14,7 @@ from typing import Any
 from llm_router.messages import ChatRequest
 from llm_router.providers.azure import translate
 from llm_router.providers.openai.chat_model import OpenAIChatModel
+from llm_router.providers.option import option
 
 
 class AzureOpenAIChatModel(OpenAIChatModel):
@@ -27,7 +28,7 @@ class AzureOpenAIChatModel(OpenAIChatModel):
     @property
     def url(self) -> str:
         endpoint, version = translate.split_endpoint(self.deployment.base_url)
-        version = getattr(self.deployment.options, "api_version", None) or version
+        version = option(self.deployment, "api_version") or version
         return translate.chat_url(endpoint, self.deployment.model, version)
 
     def build_body(self, request: ChatRequest, stream: bool) -> dict[str, Any]:

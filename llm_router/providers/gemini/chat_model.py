@@ -19,8 +19,10 @@ from llm_router.observability.state import current_state
 from llm_router.providers.base import HTTPChatModel
 from llm_router.providers.gemini import translate
 from llm_router.providers.gemini.stream import GeminiStreamTranslator, JsonLineDecoder
+from llm_router.providers.option import option
 
 DEFAULT_BASE_URL = "https://generativelanguage.googleapis.com/v1beta"
+
 
 
 class GeminiChatModel(HTTPChatModel):
@@ -47,7 +49,7 @@ class GeminiChatModel(HTTPChatModel):
         return self.model_path() + ":streamGenerateContent?alt=sse"
 
     def build_body(self, request: ChatRequest, stream: bool) -> dict[str, Any]:
-        return translate.request_to_body(request, self.deployment.options.drop_params)
+        return translate.request_to_body(request, bool(option(self.deployment, "drop_params")))
 
     def parse_response(self, body: dict[str, Any]) -> ChatResponse:
         return translate.response_from_body(body)
