@@ -1,12 +1,16 @@
-"""Runs the real service (``python -m llm_router serve``) as a subprocess on a loopback port."""
+"""Runs the real service on a loopback port: in this process (uvicorn in a thread, so coverage
+sees it and start-up is cheap) or, for what only a process can show (CLI flags such as
+``--workers`` or ``--host``, packaging), as ``python -m llm_router serve`` in a subprocess."""
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -14,6 +18,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+import uvicorn
+
+from llm_router.api.app import create_app
+from llm_router.observability.logs import JSONFormatter
 
 
 def free_port() -> int:
@@ -37,7 +45,72 @@ class GatewayProcess:
 
 @contextmanager
 def run_gateway(env: dict[str, str], args: tuple[str, ...] = ()) -> Iterator[GatewayProcess]:
-    """Start the gateway with exactly ``env`` (plus PATH); stop it on exit."""
+    """Start the gateway with exactly ``env`` (plus PATH); stop it on exit. In this process
+    unless ``args`` asks for something only ``llm-router serve`` does."""
+    if not args or (len(args) == 2 and args[0] == "--config"):
+        with _in_thread(env, args[1] if args else None) as gateway:
+            yield gateway
+        return
+    with _subprocess(env, args) as gateway:
+        yield gateway
+
+
+@contextmanager
+def _environment(env: dict[str, str]) -> Iterator[None]:
+    saved = dict(os.environ)
+    os.environ.clear()
+    os.environ.update({k: saved[k] for k in ("PATH", "HOME") if k in saved}, **env)
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+@contextmanager
+def _in_thread(env: dict[str, str], config: str | None) -> Iterator[GatewayProcess]:
+    from llm_router.config.settings import Settings
+
+    port = free_port()
+    workdir = Path(tempfile.mkdtemp(prefix="llm-router-test-"))
+    log_path = workdir / "gateway.log"
+    with _environment(env):
+        settings = Settings(_env_file=None)  # type: ignore[call-arg]
+        app = create_app(settings, config, configure_logging=False)
+    logging.getLogger("llm_router").setLevel(settings.llm_router_log_level.upper())
+    handler = logging.FileHandler(log_path)
+    handler.setFormatter(JSONFormatter())
+    logging.getLogger().addHandler(handler)
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None,
+                                           access_log=False, lifespan="on"))
+    thread = threading.Thread(target=server.run, daemon=True, name=f"gateway-{port}")
+    thread.start()
+    gateway = GatewayProcess(f"http://127.0.0.1:{port}", log_path)
+    try:
+        _wait_started(gateway, thread)
+        yield gateway
+    finally:
+        server.should_exit = True
+        thread.join(10)
+        logging.getLogger().removeHandler(handler)
+        handler.close()
+
+
+def _wait_started(gateway: GatewayProcess, thread: threading.Thread) -> None:
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        if not thread.is_alive():
+            raise RuntimeError("gateway thread exited during start-up:\n" + gateway.log_text())
+        try:
+            if httpx.get(gateway.url + "/health", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            time.sleep(0.05)
+    raise RuntimeError("gateway did not become healthy:\n" + gateway.log_text())
+
+
+@contextmanager
+def _subprocess(env: dict[str, str], args: tuple[str, ...]) -> Iterator[GatewayProcess]:
     port = free_port()
     workdir = Path(tempfile.mkdtemp(prefix="llm-router-test-"))  # no stray .env here
     log_path = workdir / "gateway.log"

@@ -49,11 +49,14 @@ log = logging.getLogger("llm_router")
 VERSION = "0.1.0"
 
 
-def create_app(settings: Settings | None = None, config_path: str | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, config_path: str | None = None, *,
+               configure_logging: bool = True) -> FastAPI:
     """Build the service from ``settings`` (read from the environment and ``.env`` if None)
-    and the router config file at ``config_path`` (or ``LLM_ROUTER_CONFIG``), if any."""
+    and the router config file at ``config_path`` (or ``LLM_ROUTER_CONFIG``), if any.
+    ``configure_logging=False`` leaves the process's logging as it is (an embedding host's)."""
     settings = settings or Settings()
-    setup_logging(settings.llm_router_log_level, settings.llm_router_log_format)
+    if configure_logging:
+        setup_logging(settings.llm_router_log_level, settings.llm_router_log_format)
     config = build_router_config(settings, config_path or settings.llm_router_config)
     http = UpstreamClient()
     factory = ChatModelFactory(config.deployments, http)

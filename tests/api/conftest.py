@@ -40,7 +40,7 @@ def settings_from(env: dict[str, str]) -> Settings:
 async def app_client(env: dict[str, str], root_path: str = "",
                      config_path: str | None = None) -> AsyncIterator[httpx.AsyncClient]:
     """An httpx client talking to a fresh in-process app built from ``env``."""
-    app = create_app(settings_from(env), config_path)
+    app = create_app(settings_from(env), config_path, configure_logging=False)
     transport = httpx.ASGITransport(app=app, root_path=root_path)
     async with httpx.AsyncClient(transport=transport, base_url="http://router.test") as client:
         yield client
