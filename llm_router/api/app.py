@@ -16,11 +16,15 @@ from typing import Any
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.asyncexitstack import AsyncExitStackMiddleware
 from pydantic import SecretStr
 from starlette.exceptions import HTTPException
 from starlette.middleware.cors import CORSMiddleware
+from starlette.middleware.errors import ServerErrorMiddleware
+from starlette.middleware.exceptions import ExceptionMiddleware
 from starlette.responses import Response
 from starlette.routing import Route
+from starlette.types import ASGIApp
 
 from llm_router.api import openai_compat, operations
 from llm_router.api.auth import AdminGuard, api_principal
@@ -77,8 +81,8 @@ def create_app(settings: Settings | None = None, config_path: str | None = None,
             factory.close()
             await http.close()
 
-    app = FastAPI(title="llm-router", version=VERSION, lifespan=lifespan,
-                  docs_url=None, redoc_url=None, openapi_url=None)
+    app = RouterApp(title="llm-router", version=VERSION, lifespan=lifespan,
+                    docs_url=None, redoc_url=None, openapi_url=None)
     app.state.settings = settings
     app.state.gateway = gateway
     app.state.policies = chain
@@ -100,6 +104,20 @@ def create_app(settings: Settings | None = None, config_path: str | None = None,
     _add_error_handlers(app)
     _add_middleware(app, settings, observer, surfaces)
     return app
+
+
+class RouterApp(FastAPI):
+    """FastAPI with a lean middleware stack: the server-error guard, our middleware (CORS, the
+    edge), exception handling, FastAPI's exit stack, the routes. FastAPI's own telemetry and
+    body-size layers are left out: the body limit is our policy."""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        handlers = {k: v for k, v in self.exception_handlers.items() if k not in (500, Exception)}
+        app: ASGIApp = ExceptionMiddleware(AsyncExitStackMiddleware(self.router), handlers=handlers,
+                                           debug=self.debug)
+        for middleware in reversed(self.user_middleware):
+            app = middleware.cls(app, *middleware.args, **middleware.kwargs)
+        return ServerErrorMiddleware(app, handler=self.exception_handlers.get(Exception), debug=self.debug)
 
 
 def _policies(settings: Settings) -> list[BasePolicy]:
