@@ -67,7 +67,7 @@ def test_message_start_input_tokens_is_the_estimate_never_zero() -> None:
     assert start["message"]["usage"]["input_tokens"] == 1
     data = _stream([ChatChunk(text="a"), ChatChunk(finish_reason="stop", usage=USAGE)], estimate=42)
     assert events(data)[0][1]["message"]["usage"]["input_tokens"] == 42
-    final = [d for n, d in events(data) if n == "message_delta"][0]
+    final = next(d for n, d in events(data) if n == "message_delta")
     assert final["usage"] == {"input_tokens": 20, "cache_creation_input_tokens": 0,
                               "cache_read_input_tokens": 10, "output_tokens": 9}
     assert accumulate(data).usage.input_tokens == 20
