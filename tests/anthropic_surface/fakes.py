@@ -5,7 +5,7 @@ beta-only body fields Claude Code sends accepted."""
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 from aiohttp import web
@@ -64,8 +64,11 @@ class RecordingAnthropic(FakeAnthropic):
         return await self._guarded(request, Reply(), answer)
 
     def validate(self, body: dict[str, Any]) -> Any:
-        extra = {k: v for k, v in body.items() if k not in BETA_FIELDS}
-        return super().validate(extra)
+        """Beta fields and mid-conversation ``system`` messages (newer models) are accepted."""
+        known = {k: v for k, v in body.items() if k not in BETA_FIELDS}
+        if isinstance(known.get("messages"), list):
+            known["messages"] = [m for m in known["messages"] if not (isinstance(m, dict) and m.get("role") == "system")]
+        return super().validate(known)
 
     @staticmethod
     def _blocks(reply: Reply) -> list[dict[str, Any]]:
@@ -81,9 +84,9 @@ class RecordingAnthropic(FakeAnthropic):
                 **self._delta(reply), "usage": self._usage(reply, reply.output_tokens)}
 
     def stream_events(self, reply: Reply, model: str, body: dict[str, Any]) -> list[SseEvent]:
-        events = super().stream_events(reply, model, body)
         if not isinstance(reply, ThinkingReply):
-            return events
+            return super().stream_events(reply, model, body)
+        events = super().stream_events(Reply(**{f.name: getattr(reply, f.name) for f in fields(Reply)}), model, body)
         # shift the fake's block indices by one and put the thinking block first
         shifted = []
         for event in events:
