@@ -1,0 +1,151 @@
+"""Who is calling: the gateway (master) key or a virtual key, with a short in-process cache.
+
+Order of the checks (CVE-2026-42208 is a SQL injection in a peer's key lookup): one
+credential header at most; the master key compared in constant time; then the virtual-key
+format and exact length, so anything else (an injection string, a 10 KB bearer) is refused
+before hashing or any lookup; then the HMAC looked up with a bound parameter and compared
+again with ``hmac.compare_digest``.
+
+The cache keeps each looked-up hash (unknown ones too, briefly, to spare the database) for
+``ttl`` seconds. Revoking or changing a key or team through this process's admin API drops
+its entries at once; another instance sees the change within ``ttl`` (10 s by default)."""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from starlette.datastructures import Headers
+
+from llm_router.errors import Unauthorized
+from llm_router.policies.base import Principal
+from llm_router.storage.keysecrets import KeyHasher, looks_like_key
+from llm_router.storage.records import KeyRecord, TeamRecord
+from llm_router.storage.repository import Repository
+
+INVALID_KEY = "Invalid API key."
+MAX_CREDENTIAL_CHARS = 512
+
+
+@dataclass(slots=True)
+class Held:
+    """What the policies took for one request, to give back or correct in ``settle``."""
+
+    requests: list[tuple[str, int]] = field(default_factory=list)  # rpm counter, limit
+    tokens: list[tuple[str, int, int]] = field(default_factory=list)  # tpm counter, charged, limit
+    slots: list[str] = field(default_factory=list)
+    reservations: list[tuple[str, int]] = field(default_factory=list)  # counter key, micros
+
+
+@dataclass(slots=True)
+class VirtualAuth:
+    """``Principal.data`` of a virtual key: its record, its team's, this request's holdings."""
+
+    key: KeyRecord
+    team: TeamRecord | None
+    held: Held = field(default_factory=Held)
+
+
+@dataclass(frozen=True, slots=True)
+class _Entry:
+    expires: float
+    key: KeyRecord | None
+    team: TeamRecord | None
+
+
+class AuthCache:
+    """hash -> (key, team) for ``ttl`` seconds; unknown hashes for ``negative_ttl``."""
+
+    def __init__(self, ttl: float = 10.0, negative_ttl: float = 2.0, max_entries: int = 10_000,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.ttl, self.negative_ttl, self.max_entries, self.clock = ttl, negative_ttl, max_entries, clock
+        self._entries: OrderedDict[str, _Entry] = OrderedDict()
+
+    def get(self, key_hash: str) -> _Entry | None:
+        """The live entry for ``key_hash``, if any."""
+        entry = self._entries.get(key_hash)
+        if entry is None or entry.expires <= self.clock():
+            return None
+        return entry
+
+    def put(self, key_hash: str, key: KeyRecord | None, team: TeamRecord | None) -> None:
+        """Remember a lookup."""
+        ttl = self.ttl if key is not None else self.negative_ttl
+        self._entries[key_hash] = _Entry(self.clock() + ttl, key, team)
+        self._entries.move_to_end(key_hash)
+        while len(self._entries) > self.max_entries:
+            self._entries.popitem(last=False)
+
+    def invalidate_key(self, key_id: str) -> None:
+        """Forget a key (revoked or changed)."""
+        self._drop(lambda e: e.key is not None and e.key.id == key_id)
+
+    def invalidate_team(self, team_id: str) -> None:
+        """Forget every key of a team (the team changed)."""
+        self._drop(lambda e: e.key is not None and e.key.team_id == team_id)
+
+    def _drop(self, match: Callable[[_Entry], bool]) -> None:
+        for key_hash in [h for h, e in self._entries.items() if match(e)]:
+            del self._entries[key_hash]
+
+
+def credential(headers: Headers, allow_x_api_key: bool = True) -> str:
+    """The one credential of a request: ``Authorization: Bearer`` or ``x-api-key``."""
+    values = headers.getlist("authorization")
+    if len(values) > 1:
+        raise Unauthorized("More than one Authorization header.")
+    if values:
+        scheme, _, token = values[0].partition(" ")
+        token = token.strip()
+        if scheme.lower() != "bearer" or not token:
+            raise Unauthorized("The Authorization header must be 'Bearer <key>'.")
+        return token
+    keys = headers.getlist("x-api-key") if allow_x_api_key else []
+    if len(keys) > 1:
+        raise Unauthorized("More than one x-api-key header.")
+    if keys and keys[0].strip():
+        return keys[0].strip()
+    raise Unauthorized("Missing API key: send 'Authorization: Bearer <key>'.")
+
+
+class Authenticator:
+    """Turns a credential into a Principal, or raises Unauthorized."""
+
+    def __init__(self, repository: Repository, hasher: KeyHasher, master_key: str | None,
+                 cache: AuthCache) -> None:
+        self.repository = repository
+        self.hasher = hasher
+        self.master_key = master_key
+        self.cache = cache
+
+    async def authenticate(self, token: str) -> Principal:
+        """The caller behind ``token``."""
+        if len(token) > MAX_CREDENTIAL_CHARS:
+            raise Unauthorized(INVALID_KEY)
+        if self.master_key and KeyHasher.same(token, self.master_key):
+            return Principal(kind="master")
+        if not looks_like_key(token):
+            raise Unauthorized(INVALID_KEY)
+        key_hash = self.hasher.hash(token)
+        entry = self.cache.get(key_hash) or await self._load(key_hash)
+        key, team = entry.key, entry.team
+        if key is None or not KeyHasher.same(key.key_hash, key_hash):
+            raise Unauthorized(INVALID_KEY)
+        if key.revoked_at is not None:
+            raise Unauthorized("This API key has been revoked.")
+        if key.expires_at is not None and key.expires_at <= datetime.now(UTC):
+            raise Unauthorized("This API key has expired.")
+        if key.team_id is not None and team is None:
+            raise Unauthorized("This API key's team no longer exists.")
+        models = key.rules.models if key.rules.models is not None else (team.rules.models if team else None)
+        return Principal(kind="virtual", key_id=key.id, team_id=key.team_id, models=models,
+                         data=VirtualAuth(key, team))
+
+    async def _load(self, key_hash: str) -> _Entry:
+        key = await self.repository.key_by_hash(key_hash)
+        team = await self.repository.get_team(key.team_id) if key and key.team_id else None
+        self.cache.put(key_hash, key, team)
+        return _Entry(0.0, key, team)
