@@ -77,7 +77,8 @@ def describe_config(config: RouterConfig) -> str:
     lines = ["deployments:"]
     for name, d in sorted(config.deployments.items()):
         key = "key set" if d.api_key else "no key"
-        lines.append(f"  {name}: {d.provider} {d.model} at {d.base_url} ({key}, weight {d.weight:g})")
+        where = (d.local.model_path or "the bundled model file") if d.local is not None else d.base_url
+        lines.append(f"  {name}: {d.provider} {d.model} at {where} ({key}, weight {d.weight:g})")
     lines.append("routes:")
     for name, route in sorted(config.routes.items()):
         lines.append(f"  {name} ({route.strategy}): {' -> '.join(route.deployments)}")

@@ -63,7 +63,7 @@ def test_unset_variable_is_named(tmp_path, monkeypatch):
 
 
 @pytest.mark.parametrize("broken, expected", [
-    (MINIMAL.replace("provider: openai\n", "provider: gemini\n"), ":9: deployments.openai-main.provider"),
+    (MINIMAL.replace("provider: openai\n", "provider: nonesuch\n"), ":9: deployments.openai-main.provider"),
     (MINIMAL.replace("strategy: fallback", "strategy: random"), ":14: routes.smart.strategy"),
     (MINIMAL.replace("[anthropic-main, openai-main]", "[anthropic-main, nope]"), "unknown deployment 'nope'"),
     (MINIMAL.replace("retries: 2", "retries: many"), ":17: settings.retries"),

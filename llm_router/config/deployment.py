@@ -1,18 +1,20 @@
-"""A deployment: one provider, one upstream model, one key, one base URL."""
+"""A deployment: one provider, one upstream model, one key, one base URL, typed options."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 from pydantic import SecretStr
 
 
 @dataclass(frozen=True, slots=True)
 class Timeouts:
-    """Seconds. ``first_byte`` bounds the wait for response headers (the whole answer
-    when not streaming); ``stream_idle`` the gap between stream chunks; ``total`` the
-    whole request, every attempt and wait included."""
+    """Seconds. ``connect`` bounds opening the connection (a timeout fails over to the
+    next deployment at once: nothing was sent); ``first_byte`` the wait for the response
+    headers (most of a non-streamed answer's wait); ``stream_idle`` each wait for more
+    body bytes (the gap between stream chunks, or in a body being read); ``total`` the
+    whole request: every attempt, backoff wait and the streamed body to its last chunk
+    (a stream still going at ``total`` ends with an ``upstream_timeout`` error)."""
 
     connect: float = 5.0
     first_byte: float = 120.0
@@ -30,8 +32,36 @@ class Price:
 
 
 @dataclass(frozen=True, slots=True)
+class DeploymentOptions:
+    """How to talk to the provider. ``drop_params``: drop what the provider cannot honour
+    instead of a 400; ``anthropic_version``: the ``anthropic-version`` header (None: the
+    provider's default); ``listed``: shown in ``/health`` and ``/v1/models`` (a local server
+    only once its base URL was set)."""
+
+    drop_params: bool = False
+    anthropic_version: str | None = None
+    listed: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class LocalOptions:
+    """The in-process model (LOCAL_* settings). ``model_path``: its GGUF file (None: the
+    bundled model); ``max_queue``: requests that may wait while one generates."""
+
+    model_path: str | None = None
+    preload: bool = False
+    max_queue: int = 8
+    context_tokens: int = 2048
+    threads: int | None = None
+    weight_repack: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class Deployment:
-    """Where and how to reach one model. The key is a SecretStr: never printed."""
+    """Where and how to reach one model. The key is a SecretStr: never printed.
+    ``provider`` is the wire family (the ChatModel class's provider); ``spec_name`` the
+    registry row it was made from when that differs (``ollama``), None otherwise; ``local``
+    the in-process model's options (``provider == "local"`` only; ``base_url`` is then "")."""
 
     name: str
     provider: str
@@ -39,11 +69,13 @@ class Deployment:
     base_url: str
     api_key: SecretStr | None = None
     timeouts: Timeouts = field(default_factory=Timeouts)
-    options: dict[str, Any] = field(default_factory=dict)
+    options: DeploymentOptions = field(default_factory=DeploymentOptions)
     weight: float = 1.0
     retries: int | None = None
     price: Price | None = None
     max_concurrency: int | None = None
+    local: LocalOptions | None = None
+    spec_name: str | None = None
 
     def key(self) -> str:
         """The provider key in clear, for the Authorization header only."""

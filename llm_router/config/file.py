@@ -9,16 +9,25 @@ import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from llm_router.errors import ConfigError
+from llm_router.providers.registry import PROVIDERS
 from llm_router.routing.strategies import Strategy
 
 _VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
-ProviderName = Literal["openai", "anthropic", "cohere", "openai-compatible", "local"]
+
+
+def _registered(name: str) -> str:
+    if name not in PROVIDERS:
+        raise ValueError(f"unknown provider '{name}'; expected one of: {', '.join(PROVIDERS)}")
+    return name
+
+
+ProviderName = Annotated[str, AfterValidator(_registered)]  # a row of providers/registry.py
 
 
 class _Model(BaseModel):
@@ -49,6 +58,7 @@ class DeploymentIn(_Model):
     model: str = Field(min_length=1)
     api_key: str | None = None
     base_url: str | None = None
+    model_path: str | None = None  # provider local: its GGUF file (default LOCAL_MODEL_PATH)
     weight: float = Field(1.0, ge=0)
     retries: int | None = Field(None, ge=0, le=10)
     timeouts: TimeoutsIn | None = None
@@ -56,6 +66,12 @@ class DeploymentIn(_Model):
     max_concurrency: int | None = Field(None, gt=0)
     drop_params: bool = False
     anthropic_version: str | None = None
+
+    @model_validator(mode="after")
+    def _model_path_is_local(self) -> DeploymentIn:
+        if self.model_path is not None and not PROVIDERS[self.provider].in_process:
+            raise ValueError(f"model_path is for provider 'local', not '{self.provider}'")
+        return self
 
 
 class RouteIn(_Model):

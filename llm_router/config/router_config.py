@@ -7,10 +7,11 @@ from pathlib import Path
 
 from pydantic import SecretStr
 
-from llm_router.config.deployment import Deployment, Price, Timeouts
+from llm_router.config.deployment import Deployment, DeploymentOptions, LocalOptions, Price, Timeouts
 from llm_router.config.file import ConfigFile, DeploymentIn, PriceIn, TimeoutsIn, load_config
 from llm_router.config.settings import Settings
 from llm_router.errors import ConfigError
+from llm_router.providers.registry import PROVIDERS
 from llm_router.routing.retry import RetryPolicy
 from llm_router.routing.strategies import Strategy
 
@@ -25,14 +26,32 @@ class Route:
 
 
 @dataclass(frozen=True, slots=True)
+class Cooldown:
+    """The circuit breaker: ``failures`` in a row open a deployment's circuit for ``base``
+    seconds, doubling on each failed probe up to ``max``."""
+
+    failures: int = 3
+    base: float = 5.0
+    max: float = 300.0
+
+
+@dataclass(frozen=True, slots=True)
+class RetryBudgetConfig:
+    """Retries in flight may not exceed ``ratio`` of requests in flight (floor ``minimum``)."""
+
+    ratio: float = 0.2
+    minimum: int = 3
+
+
+@dataclass(frozen=True, slots=True)
 class RouterConfig:
     """Everything routing needs, validated and frozen."""
 
     deployments: dict[str, Deployment]
     routes: dict[str, Route] = field(default_factory=dict)
     policy: RetryPolicy = field(default_factory=RetryPolicy)
-    cooldown: tuple[int, float, float] = (3, 5.0, 300.0)
-    retry_budget: tuple[float, int] = (0.2, 3)
+    cooldown: Cooldown = field(default_factory=Cooldown)
+    retry_budget: RetryBudgetConfig = field(default_factory=RetryBudgetConfig)
     prices: dict[str, Price] = field(default_factory=dict)
 
 
@@ -51,28 +70,38 @@ def build_router_config(settings: Settings, path: str | Path | None = None) -> R
         deployments=deployments,
         routes={n: Route(n, r.strategy, tuple(r.deployments)) for n, r in config.routes.items()},
         policy=RetryPolicy(s.retries, s.backoff.base, s.backoff.max, s.max_retry_after),
-        cooldown=(s.cooldown.failures, s.cooldown.base, s.cooldown.max),
-        retry_budget=(s.retry_budget.ratio, s.retry_budget.minimum),
+        cooldown=Cooldown(s.cooldown.failures, s.cooldown.base, s.cooldown.max),
+        retry_budget=RetryBudgetConfig(s.retry_budget.ratio, s.retry_budget.minimum),
         prices={model: _price(p) for model, p in s.prices.items()},
     )
 
 
 def _deployment(name: str, entry: DeploymentIn, env: dict[str, Deployment], timeouts: Timeouts) -> Deployment:
+    """A file entry over its provider's environment deployment (key, base URL, options)."""
+    spec = PROVIDERS[entry.provider]
     base = env.get(entry.provider)
-    base_url = entry.base_url or (base.base_url if base else None)
+    local = _local_options(entry, base) if spec.in_process else None
+    base_url = "" if spec.in_process else entry.base_url or (base.base_url if base else None)
     if base_url is None:
         raise ConfigError(f"deployments.{name}.base_url is required for provider '{entry.provider}'.")
     key = SecretStr(entry.api_key) if entry.api_key else (base.api_key if base else None)
-    # The environment's options for the provider (LOCAL_* for ``local``) apply here too.
-    options: dict[str, object] = {**(base.options if base else {}), "drop_params": entry.drop_params}
-    options["anthropic_version"] = entry.anthropic_version or (base.options.get("anthropic_version")
-                                                               if base else None)
+    inherited = base.options if base else DeploymentOptions()
+    options = DeploymentOptions(drop_params=entry.drop_params,
+                                anthropic_version=entry.anthropic_version or inherited.anthropic_version)
     return Deployment(
-        name=name, provider=entry.provider, model=entry.model, base_url=base_url, api_key=key,
+        name=name, provider=spec.provider, model=entry.model, base_url=base_url, api_key=key,
         timeouts=_merge(timeouts, entry.timeouts), options=options, weight=entry.weight,
         retries=entry.retries, price=_price(entry.price) if entry.price else None,
-        max_concurrency=entry.max_concurrency,
+        max_concurrency=entry.max_concurrency, local=local, spec_name=spec.name,
     )
+
+
+def _local_options(entry: DeploymentIn, base: Deployment | None) -> LocalOptions:
+    """The environment's LOCAL_* options, with the entry's own model file (``model_path``;
+    ``base_url`` is still read for it, as older files say)."""
+    options = base.local if base is not None and base.local is not None else LocalOptions()
+    path = entry.model_path or entry.base_url
+    return replace(options, model_path=path) if path else options
 
 
 def _merge(timeouts: Timeouts, override: TimeoutsIn | None) -> Timeouts:

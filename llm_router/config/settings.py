@@ -1,28 +1,50 @@
-"""Settings from the environment and ``.env`` (the process environment wins)."""
+"""Settings from the environment and ``.env`` (the process environment wins).
+
+Provider values (``OPENAI_API_KEY``, ``OLLAMA_BASE_URL``, ...) are read generically: the
+variables each registry row names (``ProviderSpec.variables``) are gathered, from init
+arguments, the environment and ``.env`` in that order of precedence, into
+``Settings.providers``, validated once like every other field."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings.sources import EnvSettingsSource
 
-from llm_router.config.deployment import Deployment, Timeouts
+from llm_router.config.deployment import Deployment, DeploymentOptions, LocalOptions, Timeouts
+from llm_router.providers.registry import PROVIDERS, ProviderSpec, keyed_providers
 
-DEFAULT_MODELS = {
-    "openai": "gpt-4.1-mini",
-    "anthropic": "claude-sonnet-4-5",
-    "cohere": "command-a-03-2025",
-}
-PROVIDER_NAMES = tuple(DEFAULT_MODELS)
-# OpenAI-compatible servers on this machine: name -> (default base URL, default model).
-LOCAL_SERVERS = {
-    "ollama": ("http://localhost:11434/v1", "llama3.2"),
-    "vllm": ("http://localhost:8000/v1", ""),
-    "llamacpp": ("http://localhost:8080/v1", ""),
-    "lmstudio": ("http://localhost:1234/v1", ""),
-}
+PROVIDER_NAMES = keyed_providers()  # the providers that need a key, in registry order
+
+
+class ProviderValues(BaseModel):
+    """One provider's environment values; None where the variable is not set."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    api_key: SecretStr | None = None
+    base_url: str | None = None
+    model: str | None = None
+
+
+class _ProviderVariables(PydanticBaseSettingsSource):
+    """The registry's provider variables found in one mapping (environment or ``.env``),
+    as lower-case names; ``Settings`` gathers them into ``providers``."""
+
+    def __init__(self, settings_cls: type[BaseSettings], source: PydanticBaseSettingsSource) -> None:
+        super().__init__(settings_cls)
+        self.found = dict(source.env_vars) if isinstance(source, EnvSettingsSource) else {}
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False  # not used: __call__ answers for every variable at once
+
+    def __call__(self) -> dict[str, Any]:
+        names = (variable.lower() for spec in PROVIDERS.values() for _, variable in spec.variables())
+        return {name: self.found[name] for name in names if self.found.get(name) is not None}
 
 
 class Settings(BaseSettings):
@@ -32,15 +54,7 @@ class Settings(BaseSettings):
         env_file=".env", env_file_encoding="utf-8", extra="ignore", frozen=True
     )
 
-    openai_api_key: SecretStr | None = None
-    anthropic_api_key: SecretStr | None = None
-    cohere_api_key: SecretStr | None = None
-    openai_base_url: str = "https://api.openai.com/v1"
-    anthropic_base_url: str = "https://api.anthropic.com"
-    cohere_base_url: str = "https://api.cohere.com"
-    openai_model: str = DEFAULT_MODELS["openai"]
-    anthropic_model: str = DEFAULT_MODELS["anthropic"]
-    cohere_model: str = DEFAULT_MODELS["cohere"]
+    providers: Mapping[str, ProviderValues] = Field(default_factory=dict)  # see the module docstring
     anthropic_version: str = "2023-06-01"
 
     local_model_path: str | None = None
@@ -49,14 +63,6 @@ class Settings(BaseSettings):
     local_context_tokens: int = Field(2048, ge=64)
     local_threads: int | None = Field(None, ge=1)
     local_weight_repack: bool = False
-    ollama_base_url: str | None = None
-    vllm_base_url: str | None = None
-    llamacpp_base_url: str | None = None
-    lmstudio_base_url: str | None = None
-    ollama_api_key: SecretStr | None = None
-    vllm_api_key: SecretStr | None = None
-    llamacpp_api_key: SecretStr | None = None
-    lmstudio_api_key: SecretStr | None = None
 
     llm_router_api_key: SecretStr | None = None
     llm_router_config: str | None = None
@@ -70,6 +76,33 @@ class Settings(BaseSettings):
     llm_router_log_format: Literal["json", "text"] = "json"
     llm_router_log_content: bool = False
     llm_router_admin_key: SecretStr | None = None
+    llm_router_cors_origins: str = ""  # comma-separated origins; empty: no CORS headers at all
+
+    @classmethod
+    def settings_customise_sources(
+        cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource, dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """The usual sources, each followed by the registry's provider variables it holds."""
+        return (init_settings, env_settings, _ProviderVariables(settings_cls, env_settings),
+                dotenv_settings, _ProviderVariables(settings_cls, dotenv_settings), file_secret_settings)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _gather_providers(cls, data: Any) -> Any:
+        """Fold ``openai_api_key``-style values (any source) into ``providers``."""
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        gathered: dict[str, Any] = {}
+        for spec in PROVIDERS.values():
+            values = {name: data.pop(variable.lower()) for name, variable in spec.variables()
+                      if variable.lower() in data}
+            if values:
+                gathered[spec.name] = values
+        data["providers"] = {**gathered, **(data.get("providers") or {})}
+        return data
 
     def timeouts(self) -> Timeouts:
         """The default timeouts for every deployment."""
@@ -80,39 +113,49 @@ class Settings(BaseSettings):
             total=self.llm_router_total_timeout,
         )
 
+    def provider(self, name: str) -> ProviderValues:
+        """The environment values of registry row ``name`` (all None when none is set)."""
+        return self.providers.get(name) or ProviderValues()
+
     def provider_deployments(self) -> dict[str, Deployment]:
-        """One deployment per provider, keyed by provider name; keyless ones included."""
+        """One deployment per environment row of the registry, named after the row;
+        keyless ones included."""
         timeouts = self.timeouts()
         result: dict[str, Deployment] = {}
-        for name in PROVIDER_NAMES:
-            result[name] = Deployment(
-                name=name,
-                provider=name,
-                model=getattr(self, f"{name}_model"),
-                base_url=getattr(self, f"{name}_base_url"),
-                api_key=getattr(self, f"{name}_api_key"),
-                timeouts=timeouts,
-                options={"anthropic_version": self.anthropic_version}
-                if name == "anthropic" else {},
-            )
-        result["local"] = self.local_deployment()
-        for name, (url, model) in LOCAL_SERVERS.items():
-            explicit = getattr(self, f"{name}_base_url")
-            result[name] = Deployment(
-                name=name, provider="openai-compatible", model=model, base_url=explicit or url,
-                api_key=getattr(self, f"{name}_api_key"), timeouts=timeouts,
-                options={"listed": explicit is not None},  # /health claims only what was set
-            )
+        for spec in PROVIDERS.values():
+            if spec.in_process:
+                result[spec.name] = self.local_deployment()
+            elif spec.from_environment:
+                result[spec.name] = self._environment_deployment(spec, timeouts)
         return result
 
-    def local_deployment(self) -> Deployment:
-        """The in-process model: ``base_url`` is its GGUF file ("" means the bundled one)."""
-        path = self.local_model_path or ""
+    def _environment_deployment(self, spec: ProviderSpec, timeouts: Timeouts) -> Deployment:
+        values = self.provider(spec.name)
+        # A local server is listed (/health, /v1/models) only once its base URL was set.
+        listed = values.base_url is not None or not spec.listed_only_if_base_url_set
+        version = self.anthropic_version if spec.provider == "anthropic" else None
         return Deployment(
-            name="local", provider="local",
-            model=Path(path).stem if path else "smollm2-135m-instruct",
-            base_url=path, timeouts=self.timeouts(),
-            options={"preload": self.local_model_preload, "max_queue": self.local_max_queue,
-                     "context_tokens": self.local_context_tokens, "threads": self.local_threads,
-                     "weight_repack": self.local_weight_repack},
+            name=spec.name, provider=spec.provider, model=values.model or spec.default_model,
+            base_url=values.base_url or spec.default_base_url or "", api_key=values.api_key,
+            timeouts=timeouts, options=DeploymentOptions(anthropic_version=version, listed=listed),
+            spec_name=spec.name,
+        )
+
+    def local_options(self) -> LocalOptions:
+        """The LOCAL_* settings; ``model_path`` None means the bundled model."""
+        return LocalOptions(
+            model_path=self.local_model_path or None, preload=self.local_model_preload,
+            max_queue=self.local_max_queue, context_tokens=self.local_context_tokens,
+            threads=self.local_threads, weight_repack=self.local_weight_repack,
+        )
+
+    def local_deployment(self) -> Deployment:
+        """The in-process model, named after its file (or the bundled model's name)."""
+        spec = PROVIDERS["local"]
+        options = self.local_options()
+        path = options.model_path
+        return Deployment(
+            name=spec.name, provider=spec.provider,
+            model=Path(path).stem if path else spec.default_model,
+            base_url="", timeouts=self.timeouts(), local=options, spec_name=spec.name,
         )

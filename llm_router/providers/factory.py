@@ -1,4 +1,8 @@
-"""ChatModelFactory: names to ChatModel instances, through an explicit registry."""
+"""ChatModelFactory: names to ChatModel instances, through the provider registry.
+
+Each deployment's ChatModel is built once (on first use, or at start-up for a preloaded
+local model) and reused by every request: ``for_deployment`` caches it under the
+deployment's name. Ad-hoc ``provider/model`` names are cached too, up to a bound."""
 
 from __future__ import annotations
 
@@ -7,26 +11,13 @@ from typing import Any
 
 from llm_router.config.deployment import Deployment, Price
 from llm_router.errors import ProviderUnavailable, UnknownModel
-from llm_router.providers.anthropic.chat_model import AnthropicChatModel
 from llm_router.providers.base import ChatModel
-from llm_router.providers.cohere.chat_model import CohereChatModel
 from llm_router.providers.http import UpstreamClient
 from llm_router.providers.local.chat_model import LocalChatModel
 from llm_router.providers.local.model_file import local_problem
-from llm_router.providers.openai.chat_model import OpenAIChatModel, OpenAICompatibleChatModel
+from llm_router.providers.registry import spec_of
 
-PROVIDER_CLASSES: dict[str, type[ChatModel]] = {
-    "openai": OpenAIChatModel,
-    "anthropic": AnthropicChatModel,
-    "cohere": CohereChatModel,
-    "openai-compatible": OpenAICompatibleChatModel,
-    "local": LocalChatModel,
-}
-KEY_VARIABLES = {
-    "openai": "OPENAI_API_KEY",
-    "anthropic": "ANTHROPIC_API_KEY",
-    "cohere": "COHERE_API_KEY",
-}
+MAX_AD_HOC_MODELS = 1024  # cached models for names that are not configured deployments
 
 
 class ChatModelFactory:
@@ -36,7 +27,8 @@ class ChatModelFactory:
     def __init__(self, deployments: dict[str, Deployment], http: UpstreamClient) -> None:
         self.deployments = deployments
         self.http = http
-        self._models: dict[str, ChatModel] = {}
+        self._models: dict[str, ChatModel] = {}  # by the name a client asked for
+        self._built: dict[str, ChatModel] = {}  # by deployment name
         # Per-provider resources that outlive one ChatModel (the local model's engine).
         self.shared: dict[str, Any] = {}
 
@@ -47,8 +39,7 @@ class ChatModelFactory:
     def available(self) -> list[str]:
         """The names whose provider is configured (key set, or not needed). Local servers
         (``ollama``...) are listed only when their base URL was set explicitly."""
-        return sorted(n for n, d in self.deployments.items()
-                      if self.usable(d) and d.options.get("listed", True))
+        return sorted(n for n, d in self.deployments.items() if self.usable(d) and d.options.listed)
 
     def resolve(self, name: str) -> Deployment:
         """The deployment a name stands for; raises UnknownModel or ProviderUnavailable."""
@@ -59,6 +50,8 @@ class ChatModelFactory:
             if base is None:
                 base = self.deployments.get(name.lower())
                 if base is None:
+                    base = self._bare_anthropic(name)
+                if base is None:
                     raise UnknownModel(name, self.names())
                 deployment = base
             else:
@@ -68,12 +61,20 @@ class ChatModelFactory:
             raise ProviderUnavailable(problem)
         return deployment
 
+    def _bare_anthropic(self, name: str) -> Deployment | None:
+        """A bare Anthropic model id (``claude-sonnet-4-5``, as Claude Code sends) is that
+        model on the ``anthropic`` provider."""
+        base = self.deployments.get("anthropic")
+        if base is None or not name.startswith("claude-") or base.provider != "anthropic":
+            return None
+        return replace(base, model=name, name=f"anthropic/{name}")
+
     def create(self, name: str) -> ChatModel:
         """The ChatModel for ``name`` (cached per name)."""
         model = self._models.get(name)
         if model is None:
             model = self.for_deployment(self.resolve(name))
-            if len(self._models) < 1024:
+            if len(self._models) < MAX_AD_HOC_MODELS:
                 self._models[name] = model
         return model
 
@@ -83,13 +84,25 @@ class ChatModelFactory:
         return deployment.price if deployment is not None else None
 
     def for_deployment(self, deployment: Deployment) -> ChatModel:
-        """A ChatModel for an already-resolved deployment."""
-        return PROVIDER_CLASSES[deployment.provider](deployment, self.http, self.shared)
+        """The ChatModel for an already-resolved deployment, built on first use and kept:
+        configured deployments always, ad-hoc ones (``openai/gpt-x``) up to a bound."""
+        model = self._built.get(deployment.name)
+        if model is not None and (model.deployment is deployment or model.deployment == deployment):
+            return model
+        model = self.build(deployment)
+        configured = self.deployments.get(deployment.name) == deployment
+        if configured or len(self._built) < len(self.deployments) + MAX_AD_HOC_MODELS:
+            self._built[deployment.name] = model
+        return model
+
+    def build(self, deployment: Deployment) -> ChatModel:
+        """A new ChatModel for ``deployment`` (its class from the provider registry)."""
+        return spec_of(deployment).model_class(deployment, self.http, self.shared)
 
     async def start(self) -> None:
         """Load local models marked for preloading (LOCAL_MODEL_PRELOAD) before serving."""
         for deployment in self.deployments.values():
-            if deployment.options.get("preload") and self.usable(deployment):
+            if deployment.local is not None and deployment.local.preload and self.usable(deployment):
                 model = self.for_deployment(deployment)
                 if isinstance(model, LocalChatModel):
                     await model.preload()
@@ -109,9 +122,9 @@ class ChatModelFactory:
 
 def unavailable_reason(deployment: Deployment) -> str | None:
     """Why a deployment cannot be used (naming what to set or install), or None."""
-    if deployment.provider == "local":
+    spec = spec_of(deployment)
+    if spec.in_process:
         return local_problem(deployment)
-    variable = KEY_VARIABLES.get(deployment.provider)
-    if variable is not None and deployment.api_key is None:
-        return f"Provider '{deployment.provider}' is not configured: set {variable}."
+    if spec.key_required and deployment.api_key is None:
+        return f"Provider '{deployment.provider}' is not configured: set {spec.key_variable}."
     return None

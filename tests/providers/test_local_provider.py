@@ -9,9 +9,10 @@ import textwrap
 
 import pytest
 
+from llm_router.config.deployment import LocalOptions
 from llm_router.config.router_config import build_router_config
 from llm_router.config.settings import Settings
-from llm_router.errors import InvalidRequest, ProviderUnavailable
+from llm_router.errors import ConfigError, InvalidRequest, ProviderUnavailable
 from llm_router.messages import ChatRequest, ImagePart, Message, TextPart, Tool
 from llm_router.providers.factory import ChatModelFactory
 from llm_router.providers.http import UpstreamClient
@@ -63,7 +64,7 @@ def test_default_deployments_include_local_and_local_servers():
     deployments = settings().provider_deployments()
     local = deployments["local"]
     assert (local.provider, local.model, local.base_url) == ("local", "smollm2-135m-instruct", "")
-    assert local.options["max_queue"] == 8 and local.options["preload"] is False
+    assert local.local == LocalOptions(model_path=None, preload=False, max_queue=8)
     urls = {n: deployments[n].base_url for n in ("ollama", "vllm", "llamacpp", "lmstudio")}
     assert urls == {"ollama": "http://localhost:11434/v1", "vllm": "http://localhost:8000/v1",
                     "llamacpp": "http://localhost:8080/v1", "lmstudio": "http://localhost:1234/v1"}
@@ -74,8 +75,9 @@ def test_local_settings_and_server_urls_come_from_the_environment(tmp_path):
     model = tmp_path / "tiny-chat.Q8_0.gguf"
     deployments = settings(local_model_path=str(model), local_max_queue=2, local_model_preload=True,
                            vllm_base_url="http://gpu:9000/v1", vllm_api_key="vk").provider_deployments()
-    assert deployments["local"].model == "tiny-chat.Q8_0" and deployments["local"].base_url == str(model)
-    assert deployments["local"].options["max_queue"] == 2 and deployments["local"].options["preload"]
+    local = deployments["local"].local
+    assert deployments["local"].model == "tiny-chat.Q8_0" and local is not None
+    assert (local.model_path, local.max_queue, local.preload) == (str(model), 2, True)
     assert deployments["vllm"].base_url == "http://gpu:9000/v1" and deployments["vllm"].key() == "vk"
 
 
@@ -101,8 +103,20 @@ def test_config_file_local_deployment_takes_its_file_and_the_local_settings(tmp_
     config = tmp_path / "router.yaml"
     config.write_text(f"deployments:\n  tiny:\n    provider: local\n    model: other\n    base_url: {model}\n")
     built = build_router_config(settings(local_max_queue=3), config)
-    assert built.deployments["tiny"].base_url == str(model)
-    assert built.deployments["tiny"].options["max_queue"] == 3
+    local = built.deployments["tiny"].local
+    assert local is not None and (local.model_path, local.max_queue) == (str(model), 3)
+
+
+def test_config_file_model_path_is_the_local_model_file_and_only_for_local(tmp_path):
+    model = tmp_path / "mine.gguf"
+    config = tmp_path / "router.yaml"
+    config.write_text(f"deployments:\n  tiny:\n    provider: local\n    model: mine\n    model_path: {model}\n")
+    deployment = build_router_config(settings(local_model_path="/elsewhere.gguf"), config).deployments["tiny"]
+    assert deployment.local is not None and deployment.local.model_path == str(model)
+    assert deployment.base_url == ""
+    config.write_text(f"deployments:\n  x:\n    provider: openai\n    model: m\n    model_path: {model}\n")
+    with pytest.raises(ConfigError, match=r"deployments\.x: Value error, model_path is for provider .local."):
+        build_router_config(settings(), config)
 
 
 def run_python(code: str) -> subprocess.CompletedProcess[str]:

@@ -18,7 +18,7 @@ class AnthropicChatModel(HTTPChatModel):
     path = "/v1/messages"
 
     def headers(self) -> dict[str, str]:
-        version = self.deployment.options.get("anthropic_version") or "2023-06-01"
+        version = self.deployment.options.anthropic_version or "2023-06-01"
         return {
             "content-type": "application/json",
             "x-api-key": self.deployment.key(),
@@ -26,7 +26,7 @@ class AnthropicChatModel(HTTPChatModel):
         }
 
     def build_body(self, request: ChatRequest, stream: bool) -> dict[str, Any]:
-        drop = bool(self.deployment.options.get("drop_params"))
+        drop = self.deployment.options.drop_params
         return translate.request_to_body(request, stream, drop)
 
     def parse_response(self, body: dict[str, Any]) -> ChatResponse:

@@ -23,7 +23,7 @@ class CohereChatModel(HTTPChatModel):
         }
 
     def build_body(self, request: ChatRequest, stream: bool) -> dict[str, Any]:
-        drop = bool(self.deployment.options.get("drop_params"))
+        drop = self.deployment.options.drop_params
         return translate.request_to_body(request, stream, drop)
 
     def parse_response(self, body: dict[str, Any]) -> ChatResponse:

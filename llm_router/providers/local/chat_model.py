@@ -8,6 +8,7 @@ import uuid
 from collections.abc import AsyncGenerator
 from typing import Any
 
+from llm_router.config.deployment import LocalOptions
 from llm_router.errors import InvalidRequest, ProviderUnavailable
 from llm_router.messages import ChatChunk, ChatRequest, ChatResponse, FinishReason, TextPart, Usage
 from llm_router.providers.base import ChatModel
@@ -29,7 +30,8 @@ class LocalChatModel(ChatModel):
         key = f"local:{path}"
         engine = self.shared.get(key)
         if not isinstance(engine, LocalEngine):
-            engine = self.shared[key] = LocalEngine(EngineOptions.for_deployment(self.deployment, path))
+            options = EngineOptions.from_local(self.deployment.local or LocalOptions(), path)
+            engine = self.shared[key] = LocalEngine(options)
         return engine
 
     async def preload(self) -> None:
@@ -52,7 +54,7 @@ class LocalChatModel(ChatModel):
     async def stream_message(self, request: ChatRequest) -> AsyncGenerator[ChatChunk, None]:
         """Text token by token as it is generated, then finish_reason and usage; closing it stops
         the generation."""
-        arguments = llama_arguments(request, bool(self.deployment.options.get("drop_params")))
+        arguments = llama_arguments(request, self.deployment.options.drop_params)
         async with contextlib.aclosing(self.engine().generate(arguments)) as chunks:
             async for chunk in chunks:
                 yield chunk

@@ -16,7 +16,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from llm_router.config.deployment import Deployment
+from llm_router.config.deployment import LocalOptions
 from llm_router.errors import InvalidRequest, Overloaded, ProviderError, ProviderUnavailable, RouterError
 from llm_router.messages import ChatChunk, Usage
 
@@ -35,13 +35,10 @@ class EngineOptions:
     weight_repack: bool = False
 
     @classmethod
-    def for_deployment(cls, deployment: Deployment, model_path: str) -> EngineOptions:
-        """The options a ``local`` deployment carries, with defaults for the rest."""
-        o = deployment.options
-        threads = o.get("threads")
-        return cls(model_path, int(o.get("context_tokens") or 2048),
-                   int(threads) if threads else None, int(o.get("max_queue", 8)),
-                   bool(o.get("weight_repack", False)))
+    def from_local(cls, local: LocalOptions, model_path: str) -> EngineOptions:
+        """The options of a ``local`` deployment (its LOCAL_* settings) for one file."""
+        return cls(model_path, local.context_tokens, local.threads, local.max_queue,
+                   local.weight_repack)
 
 
 @dataclass(slots=True)

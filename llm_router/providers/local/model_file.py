@@ -38,8 +38,9 @@ def bundled_model() -> Path | None:
 
 
 def model_path(deployment: Deployment) -> Path | None:
-    """The deployment's GGUF file: its ``base_url`` (LOCAL_MODEL_PATH), else the bundled one."""
-    return Path(deployment.base_url).expanduser() if deployment.base_url else bundled_model()
+    """The deployment's GGUF file: its ``local.model_path`` (LOCAL_MODEL_PATH), else the bundled one."""
+    path = deployment.local.model_path if deployment.local is not None else None
+    return Path(path).expanduser() if path else bundled_model()
 
 
 def local_problem(deployment: Deployment) -> str | None:
@@ -52,5 +53,5 @@ def local_problem(deployment: Deployment) -> str | None:
                 "or set LOCAL_MODEL_PATH to a GGUF file.")
     if not path.is_file():
         return (f"Local model file not found: {path}. Set LOCAL_MODEL_PATH "
-                "(or the deployment's base_url) to a GGUF file.")
+                "(or the deployment's model_path) to a GGUF file.")
     return None
