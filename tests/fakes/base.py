@@ -140,11 +140,17 @@ class FakeServer(ProviderWire):
         app = web.Application(client_max_size=64 * 1024 * 1024)
         app.router.add_post(self.chat_path, self._handle_chat)
         app.router.add_get("/v1/models", self._handle_models)
+        for method, path, handler in self.extra_routes():
+            app.router.add_route(method, path, handler)
         app.router.add_route("*", "/{tail:.*}", self._handle_unknown)
         self._runner = web.AppRunner(app, handler_cancellation=True, access_log=None, shutdown_timeout=0.25)
         await self._runner.setup()
         await web.TCPSite(self._runner, "127.0.0.1", 0).start()
         self._port = int(self._runner.addresses[0][1])
+
+    def extra_routes(self) -> list[tuple[str, str, Callable[[web.Request], Awaitable[web.StreamResponse]]]]:
+        """More endpoints of the provider (method, path, handler), before the catch-all 404."""
+        return []
 
     async def _shutdown(self) -> None:
         if self._runner is not None:
@@ -280,8 +286,27 @@ class FakeServer(ProviderWire):
             return ex.response
         if reply.malformed and len(events) > 1:
             events.insert(1, self._broken(events[1]))
+        if reply.bad_event is not None:
+            events.insert(min(reply.bad_event_at, len(events) - 1), SseEvent(reply.bad_event))
+        if reply.huge_event_bytes and not await self._huge_line(ex, reply.huge_event_bytes):
+            return ex.response
         await self._play(ex, events)
         return ex.response
+
+    async def _huge_line(self, ex: Exchange, size: int) -> bool:
+        """One ``data:`` line of ``size`` bytes, written in 64 KiB pieces; False if the client
+        went away meanwhile (the router is expected to give up at its cap)."""
+        assert ex.response is not None
+        piece = b"x" * 65536
+        await ex.response.write(b"data: ")
+        try:
+            for _ in range(size // len(piece)):
+                await ex.response.write(piece)
+            await ex.response.write(b"\n\n")
+        except ConnectionError:
+            self._mark_closed(ex)
+            return False
+        return True
 
     async def _play(self, ex: Exchange, events: list[SseEvent]) -> None:
         reply, last = ex.reply, len(events) - 1

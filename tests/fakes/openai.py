@@ -1,4 +1,5 @@
-"""Fake OpenAI Chat Completions upstream (``POST /v1/chat/completions``)."""
+"""Fake OpenAI Chat Completions upstream (``POST /v1/chat/completions``); Responses and
+embeddings (``POST /v1/responses``, ``POST /v1/embeddings``) come from ``openai_responses.py``."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import time
 import uuid
 from typing import Any
 
-from tests.fakes.base import FakeServer
+from tests.fakes.openai_responses import OpenAIExtras
 from tests.fakes.wire import (
     Invalid,
     Problem,
@@ -29,7 +30,7 @@ NO_KEY = ("You didn't provide an API key. You need to provide your API key in an
           "using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).")
 
 
-class FakeOpenAI(FakeServer):
+class FakeOpenAI(OpenAIExtras):  # + /v1/responses, /v1/embeddings
     chat_path = "/v1/chat/completions"
     url_suffix = "/v1"
     split_writes = True
@@ -122,8 +123,11 @@ class FakeOpenAI(FakeServer):
                                       "function": {"name": call.name, "arguments": call.arguments}}
                                      for call in reply.tool_calls]
         choice = {"index": 0, "message": message, "logprobs": None, "finish_reason": self._finish(reply)}
-        return {**self._envelope("chat.completion", model), "service_tier": "default",
+        body = {**self._envelope("chat.completion", model), "service_tier": "default",
                 "choices": [choice], "usage": self._usage(reply)}
+        if reply.no_usage:
+            del body["usage"]
+        return body
 
     def stream_events(self, reply: Reply, model: str, body: dict[str, Any]) -> list[SseEvent]:
         envelope = self._envelope("chat.completion.chunk", model)
@@ -139,7 +143,7 @@ class FakeOpenAI(FakeServer):
             role = {**role, "content": None, **calls.pop(0)}
         events = [chunk(role), *(chunk({"content": p}) for p in pieces), *(chunk(c) for c in calls),
                   chunk({}, self._finish(reply))]
-        if (body.get("stream_options") or {}).get("include_usage") is True:
+        if (body.get("stream_options") or {}).get("include_usage") is True and not reply.no_usage:
             events.append(SseEvent({**envelope, "choices": [], "usage": self._usage(reply)}))
         return [*events, SseEvent("[DONE]")]
 

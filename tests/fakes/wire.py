@@ -41,6 +41,10 @@ class Reply:
     empty_stream: bool = False  # stream: 200 event stream without events (non-stream: empty 200 body)
     html_error: bool = False  # answer ``status`` with an HTML page, like an edge proxy
     reset: bool = False  # read the whole request, then cut the connection before any headers
+    bad_event: str | None = None  # stream: this raw ``data:`` payload sent as event number ``bad_event_at``
+    bad_event_at: int = 0
+    huge_event_bytes: int = 0  # stream: first send one ``data:`` line this long (no line end until done)
+    no_usage: bool = False  # stream and body: leave the usage out, as some servers do
 
 
 @dataclass
