@@ -157,6 +157,10 @@ async def test_wrongly_shaped_event_is_skipped_and_counted(fakes, http, provider
 
 
 # ----- F22: one huge SSE line is cut off at the decoder's cap (issue 13, item 12)
+def _reset_peak_rss() -> None:
+    Path("/proc/self/clear_refs").write_text("5")
+
+
 def _peak_rss() -> int:
     for line in Path("/proc/self/status").read_text().splitlines():
         if line.startswith("VmHWM:"):
@@ -167,7 +171,7 @@ def _peak_rss() -> int:
 async def test_huge_stream_event_is_refused_at_the_cap(fakes, http) -> None:  # type: ignore[no-untyped-def]
     router = make_router(http, deployment("a", fakes["openai"]), retries=0)
     fakes["openai"].enqueue(Reply(huge_event_bytes=50 * 1024 * 1024))
-    Path("/proc/self/clear_refs").write_text("5")  # reset the peak RSS counter
+    _reset_peak_rss()
     before = _peak_rss()
     started = time.monotonic()
     with pytest.raises(AllTargetsFailed) as caught:
@@ -199,7 +203,7 @@ async def test_route_with_every_deployment_open_fails_fast_until_a_probe(fakes, 
     assert time.monotonic() - started < 0.05 * 20
     assert len(fakes["openai"].requests) == len(fakes["cohere"].requests) == 2, "no upstream attempt"
     now[0] += 5.0  # cooldown over: each circuit admits one probe
-    result, outcome = await router.run("smart", ask(), _send)
+    _, outcome = await router.run("smart", ask(), _send)
     assert outcome.deployment.name == "a" and router.health.state("a") == "closed"
 
 
