@@ -23,6 +23,7 @@ from llm_router.messages import ChatRequest, ChatResponse
 from llm_router.observability.state import RequestState, current_state
 from llm_router.policies.base import PolicyChain, RequestContext
 from llm_router.providers.base import ChatModel
+from llm_router.providers.embeddings import EmbedRequest, EmbedResponse, embed_batched, embedder_for
 from llm_router.routing.router import Outcome, Router
 from llm_router.routing.stream import ChatStream
 
@@ -76,6 +77,25 @@ class Gateway:
             state.streamed, state.first_token_at = True, time.monotonic()
         stream.observe(state, self.capture_content)
         return stream
+
+    async def embed(self, name: str, request: EmbedRequest,
+                    ctx: RequestContext | None = None) -> tuple[EmbedResponse, Outcome]:
+        """Embeddings through the same policies and router as chat (retries, fallbacks); a
+        request beyond the provider's per-call limit is split and reassembled in order."""
+        if ctx is not None:
+            ctx.model = name
+            await self.policies.check(ctx)
+
+        async def attempt(model: ChatModel, canonical: EmbedRequest) -> EmbedResponse:
+            return await embed_batched(embedder_for(model.deployment, model.http), canonical)
+
+        response, outcome = await self.router.run(name, request, attempt)  # type: ignore[arg-type]
+        outcome.release()
+        state = current_state()
+        if state is not None:
+            _note_outcome(state, outcome)
+            state.usage, state.finish_reason = response.usage, "stop"
+        return response, outcome
 
     async def _check(self, name: str, request: ChatRequest, ctx: RequestContext | None) -> None:
         """The policies' ``check`` stage, before anything is routed."""

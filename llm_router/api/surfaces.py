@@ -66,9 +66,11 @@ def surface_for_path(path: str) -> Surface:
 
 def routes() -> tuple[SurfaceRoute, ...]:
     """Every data-plane surface, in the order they are matched."""
-    from llm_router.api import anthropic_surface, chat, openai_compat
+    from llm_router.api import anthropic_surface, chat, embeddings_surface, openai_compat, responses_surface
     from llm_router.api.anthropic_schema import CountTokensIn, MessagesIn
+    from llm_router.api.embeddings_schema import EmbeddingsIn
     from llm_router.api.openai_schema import ChatCompletionIn
+    from llm_router.api.responses_schema import ResponsesIn
 
     return (
         SurfaceRoute("/chat/", "chat", chat.handle_chat, chat.ChatBody,
@@ -79,4 +81,9 @@ def routes() -> tuple[SurfaceRoute, ...]:
                      "Anthropic Messages (Claude Code, the anthropic SDK).", "anthropic"),
         SurfaceRoute("/v1/messages/count_tokens", "anthropic", anthropic_surface.handle_count_tokens,
                      CountTokensIn, "Anthropic token counting.", "anthropic", streams=False),
+        SurfaceRoute("/v1/responses", "openai", responses_surface.handle_responses, ResponsesIn,
+                     "OpenAI Responses (Codex, the Agents SDK), for every provider.", "responses"),
+        SurfaceRoute("/v1/embeddings", "openai", embeddings_surface.handle_embeddings, EmbeddingsIn,
+                     "OpenAI embeddings (OpenAI, Cohere, OpenAI-compatible).", "embeddings",
+                     streams=False),
     )

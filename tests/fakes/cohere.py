@@ -1,11 +1,12 @@
-"""Fake Cohere Chat v2 upstream (``POST /v2/chat``). Its streams use CRLF line endings."""
+"""Fake Cohere Chat v2 upstream (``POST /v2/chat``). Its streams use CRLF line endings.
+``POST /v2/embed`` comes from ``cohere_embed.py``."""
 
 from __future__ import annotations
 
 import uuid
 from typing import Any
 
-from tests.fakes.base import FakeServer
+from tests.fakes.cohere_embed import CohereEmbed
 from tests.fakes.wire import (
     Invalid,
     Problem,
@@ -26,7 +27,7 @@ FIELDS = frozenset({"model", "messages", "stream", "temperature", "p", "k", "max
 ROLES = ("system", "user", "assistant", "tool")
 
 
-class FakeCohere(FakeServer):
+class FakeCohere(CohereEmbed):  # + /v2/embed
     chat_path = "/v2/chat"
     eol = "\r\n"
     error_defaults = {

@@ -8,14 +8,15 @@ answer then comes back with ``raw`` set to the upstream bytes, for the surface t
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from dataclasses import replace
-from typing import Any
+from typing import Any, ClassVar
 
 import orjson
 
-from llm_router.messages import ChatRequest, ChatResponse
+from llm_router.messages import ChatChunk, ChatRequest, ChatResponse
 from llm_router.providers.base import HTTPChatModel
-from llm_router.providers.openai import translate
+from llm_router.providers.openai import responses, translate
 
 
 class OpenAIChatModel(HTTPChatModel):
@@ -24,6 +25,8 @@ class OpenAIChatModel(HTTPChatModel):
     provider = "openai"
     path = "/chat/completions"
     max_tokens_field = "max_completion_tokens"
+    #: A Responses request (origin ``openai-responses``) goes to ``/responses`` as it is.
+    responses_passthrough: ClassVar[bool] = True
 
     def headers(self) -> dict[str, str]:
         headers = {"content-type": "application/json"}
@@ -38,9 +41,16 @@ class OpenAIChatModel(HTTPChatModel):
         return translate.passthrough_body(origin.body, request.model, stream, self.max_tokens_field)
 
     async def send_message(self, request: ChatRequest) -> ChatResponse:
+        if self.responses_passthrough and responses.is_responses(request):
+            return await responses.send(self, request)
         raw, response = await self.exchange(orjson.dumps(self.build_body(request, stream=False)))
         passed = request.origin is not None and request.origin.format == "openai"
         return replace(response, raw=raw) if passed else response
+
+    def stream_message(self, request: ChatRequest) -> AsyncIterator[ChatChunk]:
+        if self.responses_passthrough and responses.is_responses(request):
+            return responses.stream(self, request)
+        return super().stream_message(request)
 
     def parse_response(self, body: dict[str, Any]) -> ChatResponse:
         return translate.response_from_body(body)
@@ -58,3 +68,4 @@ class OpenAICompatibleChatModel(OpenAIChatModel):
 
     provider = "openai-compatible"
     max_tokens_field = "max_tokens"
+    responses_passthrough = False
