@@ -32,6 +32,13 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _http_protocol() -> str:
+    """httptools with our header timeout when installed (uvicorn[standard]); h11 otherwise."""
+    if importlib.util.find_spec("httptools"):
+        return "llm_router.api.server_protocol:GuardedHttpProtocol"
+    return "h11"
+
+
 def serve(args: argparse.Namespace) -> int:
     """Run the service; uvloop and httptools are used when installed."""
     import uvicorn
@@ -57,7 +64,7 @@ def serve(args: argparse.Namespace) -> int:
         port=args.port,
         workers=args.workers,
         loop="uvloop" if importlib.util.find_spec("uvloop") else "asyncio",
-        http="httptools" if importlib.util.find_spec("httptools") else "h11",
+        http=_http_protocol(),
         log_level=level.lower(),
         access_log=False,
         proxy_headers=False,  # nothing here reads the client address; skip its middleware

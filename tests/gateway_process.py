@@ -44,10 +44,13 @@ class GatewayProcess:
 
 
 @contextmanager
-def run_gateway(env: dict[str, str], args: tuple[str, ...] = ()) -> Iterator[GatewayProcess]:
+def run_gateway(env: dict[str, str], args: tuple[str, ...] = (),
+                in_process: bool | None = None) -> Iterator[GatewayProcess]:
     """Start the gateway with exactly ``env`` (plus PATH); stop it on exit. In this process
-    unless ``args`` asks for something only ``llm-router serve`` does."""
-    if not args or (len(args) == 2 and args[0] == "--config"):
+    unless ``args`` asks for something only ``llm-router serve`` does (or ``in_process=False``)."""
+    if in_process is None:
+        in_process = not args or (len(args) == 2 and args[0] == "--config")
+    if in_process:
         with _in_thread(env, args[1] if args else None) as gateway:
             yield gateway
         return

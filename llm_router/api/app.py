@@ -28,7 +28,7 @@ from starlette.types import ASGIApp
 
 from llm_router.api import openai_compat, operations
 from llm_router.api.auth import AdminGuard, api_principal
-from llm_router.api.edge import EdgeMiddleware
+from llm_router.api.edge import EdgeMiddleware, HeaderLimits
 from llm_router.api.endpoint import DataPlaneEndpoint
 from llm_router.api.errors import error_response, surface_of, validation_error
 from llm_router.api.openapi import build_openapi
@@ -45,6 +45,7 @@ from llm_router.observability.tracing import tracer_from_environment
 from llm_router.observability.usage import UsageLedger
 from llm_router.policies.base import BasePolicy, PolicyChain
 from llm_router.policies.gateway_key import BodyLimitPolicy, GatewayKeyPolicy
+from llm_router.policies.model_name import ModelNamePolicy
 from llm_router.providers.factory import ChatModelFactory
 from llm_router.providers.http import UpstreamClient
 from llm_router.routing.router import Router
@@ -97,7 +98,7 @@ def create_app(settings: Settings | None = None, config_path: str | None = None,
         log_content=settings.llm_router_log_content,
     )
     surfaces = routes()
-    _add_surfaces(app, surfaces, gateway, chain, observer, settings.llm_router_max_body_bytes)
+    _add_surfaces(app, surfaces, gateway, chain, observer, settings)
     for module in (openai_compat.router, operations.router):
         app.include_router(module)
     _add_openapi(app, surfaces)
@@ -123,13 +124,16 @@ class RouterApp(FastAPI):
 def _policies(settings: Settings) -> list[BasePolicy]:
     """The data-plane policy chain, in its fixed order (see ``policies/base.py``)."""
     return [GatewayKeyPolicy(_secret(settings.llm_router_api_key)),
-            BodyLimitPolicy(settings.llm_router_max_body_bytes)]
+            BodyLimitPolicy(settings.llm_router_max_body_bytes),
+            ModelNamePolicy()]
 
 
 def _add_surfaces(app: FastAPI, surfaces: tuple[SurfaceRoute, ...], gateway: Gateway,
-                  chain: PolicyChain, observer: Observer, max_body_bytes: int) -> None:
+                  chain: PolicyChain, observer: Observer, settings: Settings) -> None:
+    max_body_bytes, body_timeout = settings.llm_router_max_body_bytes, settings.llm_router_body_timeout
     for surface in surfaces:
-        endpoint = DataPlaneEndpoint(surface, gateway, chain, max_body_bytes, observer.cost_of)
+        endpoint = DataPlaneEndpoint(surface, gateway, chain, max_body_bytes, observer.cost_of,
+                                     body_timeout)
         app.router.routes.append(Route(surface.path, endpoint, methods=["POST"]))
         if surface.path.endswith("/"):  # the seed's /chat/ also answers as /chat
             app.router.routes.append(Route(surface.path.rstrip("/"), endpoint, methods=["POST"]))
@@ -154,7 +158,9 @@ def _add_middleware(app: FastAPI, settings: Settings, observer: Observer,
                            allow_credentials=False)
     observed = {s.path: s.name for s in surfaces}
     observed.update({s.path.rstrip("/"): s.name for s in surfaces if s.path.endswith("/")})
-    app.add_middleware(EdgeMiddleware, observer=observer, observed=observed)  # outermost
+    limits = HeaderLimits(settings.llm_router_max_header_bytes, settings.llm_router_max_headers_bytes,
+                          settings.llm_router_max_headers)
+    app.add_middleware(EdgeMiddleware, observer=observer, observed=observed, limits=limits)  # outermost
 
 
 def _secret(value: SecretStr | None) -> str | None:

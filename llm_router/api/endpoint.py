@@ -12,6 +12,7 @@ route: FastAPI's per-request dependency solving costs more than the rest of the 
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 
 from starlette.datastructures import Headers
@@ -31,8 +32,10 @@ class DataPlaneEndpoint:
     """Serves one :class:`SurfaceRoute`."""
 
     def __init__(self, route: SurfaceRoute, gateway: Gateway, chain: PolicyChain, max_body_bytes: int,
-                 cost_of: Callable[[RequestState], float | None] | None = None) -> None:
+                 cost_of: Callable[[RequestState], float | None] | None = None,
+                 body_timeout: float = 30.0) -> None:
         self.route = route
+        self.body_timeout = body_timeout
         self.gateway = gateway
         self.chain = chain
         self.max_body_bytes = max_body_bytes
@@ -60,7 +63,7 @@ class DataPlaneEndpoint:
     async def _respond(self, ctx: RequestContext, headers: Headers, receive: Receive) -> Response:
         await self.chain.admit(ctx)
         _require_json(headers)
-        raw = await read_body(receive, self.max_body_bytes)
+        raw = await read_body(receive, self.max_body_bytes, self.body_timeout)
         return await self.route.handler(self.gateway, ctx, raw, receive)
 
 
@@ -72,18 +75,24 @@ def _require_json(headers: Headers) -> None:
         raise InvalidRequest("Content-Type must be application/json.", None, 415, "unsupported_media_type")
 
 
-async def read_body(receive: Receive, limit: int) -> bytes:
-    """The whole body, refusing more than ``limit`` bytes (413) however it is framed."""
+async def read_body(receive: Receive, limit: int, seconds: float = 30.0) -> bytes:
+    """The whole body, refusing more than ``limit`` bytes (413) however it is framed, and a
+    client that takes longer than ``seconds`` to send it (408)."""
     chunks: list[bytes] = []
     size = 0
-    while True:
-        message: Message = await receive()
-        if message["type"] != "http.request":
-            return b""  # the client left before sending its body
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > limit:
-            raise too_large(limit)
-        chunks.append(chunk)
-        if not message.get("more_body", False):
-            return b"".join(chunks)
+    try:
+        async with asyncio.timeout(seconds):
+            while True:
+                message: Message = await receive()
+                if message["type"] != "http.request":
+                    return b""  # the client left before sending its body
+                chunk = message.get("body", b"")
+                size += len(chunk)
+                if size > limit:
+                    raise too_large(limit)
+                chunks.append(chunk)
+                if not message.get("more_body", False):
+                    return b"".join(chunks)
+    except TimeoutError:
+        raise InvalidRequest(f"The request body did not arrive within {seconds:g}s "
+                             "(LLM_ROUTER_BODY_TIMEOUT).", None, 408, "request_timeout") from None

@@ -181,6 +181,8 @@ def error_response(exc: BaseException, surface: Surface) -> Response:
         headers["www-authenticate"] = "Bearer"
     if info.retry is False:
         headers["x-should-retry"] = "false"
+    if info.status == 408:
+        headers["connection"] = "close"
     if isinstance(exc, HTTPException) and exc.headers:
         headers.update(exc.headers)  # e.g. Allow on a 405
     if info.status >= 500 and not isinstance(exc, RouterError):

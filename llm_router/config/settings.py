@@ -77,6 +77,13 @@ class Settings(BaseSettings):
     llm_router_log_content: bool = False
     llm_router_admin_key: SecretStr | None = None
     llm_router_cors_origins: str = ""  # comma-separated origins; empty: no CORS headers at all
+    # Client-side limits (bad-input matrix I12, I16): one header, all headers, their count,
+    # and how long a client may take to send its headers and its body.
+    llm_router_max_header_bytes: int = Field(8 * 1024, gt=0)
+    llm_router_max_headers_bytes: int = Field(32 * 1024, gt=0)
+    llm_router_max_headers: int = Field(100, gt=0)
+    llm_router_header_timeout: float = Field(10.0, gt=0)
+    llm_router_body_timeout: float = Field(30.0, gt=0)
 
     @classmethod
     def settings_customise_sources(

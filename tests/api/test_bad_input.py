@@ -1,0 +1,141 @@
+"""Issue 13, bad client input (I3, I7, I11, I12, I13, I15, I16): each case answered with a
+clear 4xx in the surface's shape, never a 5xx, never a hung connection."""
+
+from __future__ import annotations
+
+import socket
+import time
+
+import pytest
+
+from tests.api.conftest import app_client
+from tests.conftest import provider_env
+from tests.gateway_process import run_gateway
+
+CHAT = {"model": "openai", "messages": [{"role": "user", "content": "Hi"}]}
+
+
+@pytest.mark.parametrize("headers", [
+    {"x-big": "a" * 9 * 1024},
+    {f"x-h{i}": "a" * 1000 for i in range(40)},
+    {f"x-h{i}": "1" for i in range(150)},
+], ids=["one-9kb-header", "40kb-in-all", "150-headers"])
+async def test_headers_too_big_or_too_many_are_431(env, headers):
+    async with app_client(env) as client:
+        answer = await client.post("/v1/chat/completions", json=CHAT, headers=headers)
+    assert answer.status_code == 431
+    assert answer.json()["error"]["code"] == "headers_too_large"
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1/health", "a?b", "a#b", "user@host", "a b"])
+async def test_a_host_that_is_not_a_host_is_400(env, host):
+    async with app_client(env) as client:
+        answer = await client.get("/health", headers={"host": host})
+    assert answer.status_code == 400
+    assert answer.json()["error"]["code"] == "invalid_host"
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1:8000", "localhost", "[::1]:8000", "router.example.com"])
+async def test_ordinary_hosts_are_served(env, host):
+    async with app_client(env) as client:
+        assert (await client.get("/health", headers={"host": host})).status_code == 200
+
+
+@pytest.mark.parametrize("model", ["openai/echo\r\nX-Injected: 1", "openai/echo\nX: 1", "openai\x00"])
+async def test_control_characters_in_a_model_name_are_400(env, model):
+    async with app_client(env) as client:
+        answer = await client.post("/v1/chat/completions", json={**CHAT, "model": model})
+        chat = await client.post("/chat/", json={"message": "hi", "chat_model_name": model})
+    assert answer.status_code == chat.status_code == 400
+    assert answer.json()["error"]["param"] == "model"
+    assert "x-injected" not in answer.headers
+
+
+async def test_a_number_json_cannot_carry_is_400(env):
+    raw = b'{"model":"openai","messages":[{"role":"user","content":"x"}],"frequency_penalty":1e309}'
+    async with app_client(env) as client:
+        answer = await client.post("/v1/chat/completions", content=raw,
+                                   headers={"content-type": "application/json"})
+    assert answer.status_code == 400, answer.text
+    assert answer.json()["error"]["type"] == "invalid_request_error"
+
+
+@pytest.mark.parametrize("provider", ["openai", "anthropic", "cohere"])
+@pytest.mark.parametrize("stream", [False, True])
+async def test_integers_beyond_64_bits_are_carried_as_numbers(env, fakes, provider, stream):
+    """The body is decoded once, by orjson, which reads an integer beyond 64 bits as the nearest
+    double: the request goes on (no 5xx) with that number in the tool schema."""
+    huge = (b'{"model":"%s","stream":%s,"messages":[{"role":"user","content":"x"}],"tools":[{"type":"function",'
+            b'"function":{"name":"f","parameters":{"type":"object","maximum":123456789012345678901234567890}}}]}'
+            % (provider.encode(), b"true" if stream else b"false"))
+    async with app_client(env) as client:
+        answer = await client.post("/v1/chat/completions", content=huge,
+                                   headers={"content-type": "application/json"})
+    assert answer.status_code == 200, answer.text
+    assert "1.2345678901234568e+29" in str(fakes[provider].requests[-1].body)
+
+
+def _connect(url: str) -> socket.socket:
+    host, port = url.removeprefix("http://").split(":")
+    sock = socket.create_connection((host, int(port)), timeout=10)
+    return sock
+
+
+def _closed_within(sock: socket.socket, seconds: float, trickle: bytes = b"") -> bytes:
+    """Read until the server closes; trickle ``trickle`` one byte every 0.2 s meanwhile."""
+    deadline = time.monotonic() + seconds
+    sock.settimeout(0.2)
+    received, sent = b"", 0
+    while time.monotonic() < deadline:
+        if sent < len(trickle):
+            try:
+                sock.send(trickle[sent:sent + 1])
+                sent += 1
+            except OSError:
+                return received
+        try:
+            data = sock.recv(65536)
+        except TimeoutError:
+            continue
+        except ConnectionResetError:  # closed while our trickle was unread: a reset, not a FIN
+            return received
+        if not data:
+            return received
+        received += data
+    raise AssertionError(f"connection still open after {seconds}s (got {received!r})")
+
+
+@pytest.fixture(scope="module")
+def strict_gateway(fakes):
+    env = {**provider_env(fakes), "LLM_ROUTER_HEADER_TIMEOUT": "1", "LLM_ROUTER_BODY_TIMEOUT": "1"}
+    with run_gateway(env, in_process=False) as gateway:
+        yield gateway
+
+
+def test_an_idle_connection_is_closed(strict_gateway):
+    with _connect(strict_gateway.url) as sock:
+        answer = _closed_within(sock, 8)
+    assert answer.startswith(b"HTTP/1.1 408")
+
+
+def test_trickled_headers_are_closed(strict_gateway):
+    with _connect(strict_gateway.url) as sock:
+        answer = _closed_within(sock, 8, trickle=b"GET /health HTTP/1.1\r\nHost: x\r\nX-Slow: " + b"a" * 200)
+    assert answer == b"" or answer.startswith(b"HTTP/1.1 408")  # closed: with a 408, or reset
+
+
+def test_a_trickled_body_is_408(strict_gateway):
+    head = (b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"Content-Length: 500\r\n\r\n")
+    with _connect(strict_gateway.url) as sock:
+        sock.sendall(head)
+        answer = _closed_within(sock, 8, trickle=b"{  ")  # three bytes, then nothing more
+    assert answer.startswith(b"HTTP/1.1 408")
+    assert b"LLM_ROUTER_BODY_TIMEOUT" in answer
+
+
+def test_a_served_connection_still_works_after_a_slow_start(strict_gateway):
+    with _connect(strict_gateway.url) as sock:
+        sock.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+        sock.settimeout(5)
+        assert sock.recv(65536).startswith(b"HTTP/1.1 200")
