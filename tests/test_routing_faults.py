@@ -45,6 +45,7 @@ settings:
   backoff: {base: 0.05, max: 0.2}
   max_retry_after: 3
   cooldown: {failures: 100, base: 30}
+  retry_budget: {ratio: 1.0, minimum: 1000}  # these tests retry in quick succession
 """
 
 
@@ -331,3 +332,82 @@ def test_f13_timed_out_attempt_is_flagged_and_f11_refused_is_not(router_gateway,
     assert slow.status_code == refused.status_code == 200
     assert usage_line(router_gateway, "slow-f13")["possibly_billed_attempts"] == 1
     assert usage_line(router_gateway, "refused-f11")["possibly_billed_attempts"] == 0
+
+
+# ----- issue 13: upstream faults through the real server
+BLACK_HOLE_CONFIG = """\
+deployments:
+  hole: {provider: openai, model: gpt-4.1, api_key: x, base_url: "HOLE_URL", timeouts: {connect: 1}}
+  openai-main: {provider: openai, model: gpt-4.1-mini, api_key: "${OPENAI_API_KEY}",
+                base_url: "${OPENAI_BASE_URL}"}
+  anthropic-down: {provider: anthropic, model: claude-haiku-4-5, api_key: "${ANTHROPIC_API_KEY}",
+                   base_url: "${ANTHROPIC_BASE_URL}", retries: 0}
+  cohere-down: {provider: cohere, model: command-a-03-2025, api_key: "${COHERE_API_KEY}",
+                base_url: "${COHERE_BASE_URL}", retries: 0}
+routes:
+  hole-first: {strategy: fallback, deployments: [hole, openai-main]}
+  down: {strategy: fallback, deployments: [anthropic-down, cohere-down]}
+settings:
+  retries: 2
+  timeouts: {total: 8, first_byte: 1.5, stream_idle: 1.5}
+  backoff: {base: 0.05, max: 0.2}
+  cooldown: {failures: 2, base: 30}
+"""
+
+
+@pytest.fixture(scope="module")
+def fault_gateway(fakes, tmp_path_factory) -> Iterator[GatewayProcess]:
+    from tests.fakes.black_hole import BlackHole
+
+    path: Path = tmp_path_factory.mktemp("faults") / "config.yaml"
+    with BlackHole() as hole:
+        path.write_text(BLACK_HOLE_CONFIG.replace("HOLE_URL", hole.base_url))
+        with run_gateway(provider_env(fakes), args=("--config", str(path))) as process:
+            yield process
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_f12_connect_black_hole_fails_over_after_one_connect_timeout(fault_gateway, fakes, stream):
+    started = time.monotonic()
+    response = ask(fault_gateway, "hole-first", stream)
+    elapsed = time.monotonic() - started
+    assert response.status_code == 200
+    assert 0.9 <= elapsed <= 1.3, f"one connect timeout of 1 s, not three: {elapsed:.2f}s"
+    assert response.headers["x-llm-router-deployment"] == "openai-main"
+    assert response.headers["x-llm-router-attempts"] == "2"
+
+
+@pytest.mark.parametrize("at", [1, 3])
+def test_f19_wrongly_shaped_event_is_skipped_never_a_500(router_gateway, fakes, at):
+    fakes["openai"].enqueue(Reply(text="still fine", bad_event='{"choices": 5}', bad_event_at=at))
+    before = sse_parse_errors(router_gateway)
+    response = ask(router_gateway, "solo", stream=True)
+    assert response.status_code == 200
+    frames = stream_frames(response)
+    assert frames[-1] == "[DONE]" and streamed_text(frames) == "still fine"
+    assert sse_parse_errors(router_gateway) - before == 1
+
+
+def test_f22_huge_stream_line_is_a_502_at_the_cap(router_gateway, fakes):
+    fakes["openai"].enqueue(*[Reply(huge_event_bytes=50 * 1024 * 1024)] * 3)
+    started = time.monotonic()
+    response = ask(router_gateway, "solo", stream=True)
+    assert response.status_code == 502
+    assert response.json()["error"]["type"] == "upstream_protocol_error"
+    assert time.monotonic() - started < 3.0
+
+
+def test_f26_every_deployment_down_fails_fast_with_retry_after(fault_gateway, fakes):
+    fakes["anthropic"].enqueue(*[Reply(status=500)] * 2)
+    fakes["cohere"].enqueue(*[Reply(status=500)] * 2)
+    assert [ask(fault_gateway, "down").status_code for _ in range(2)] == [502, 502]
+    latencies = []
+    for _ in range(20):
+        started = time.monotonic()
+        response = ask(fault_gateway, "down")
+        latencies.append(time.monotonic() - started)
+        assert response.status_code == 503
+        assert 1 <= int(response.headers["retry-after"]) <= 30
+        assert response.json()["error"]["type"] == "overloaded_error"
+    assert sorted(latencies)[-1] <= 0.05 or sorted(latencies)[18] <= 0.05, "p95 within 50 ms"
+    assert attempts(fakes) == {"anthropic": 2, "openai": 0, "cohere": 2}, "no upstream attempt while open"
