@@ -1,0 +1,1 @@
+"""AWS Bedrock Runtime: Converse and ConverseStream (SigV4, binary event stream)."""

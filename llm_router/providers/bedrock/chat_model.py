@@ -1,0 +1,220 @@
+"""AWS Bedrock (Converse API) as a ChatModel.
+
+``POST {base_url}/model/{modelId}/converse`` and ``/converse-stream`` (the model id, a
+foundation model, a cross-region inference profile such as ``us.anthropic.claude-...`` or
+an ARN, is one percent-encoded path segment). Requests are signed with botocore's SigV4
+signer (service ``bedrock``) using credentials from botocore's usual chain (environment,
+shared files, SSO, container and instance roles), resolved once off the request path and
+refreshed in a worker thread when they are about to expire. A deployment key
+(``AWS_BEARER_TOKEN_BEDROCK``, a Bedrock API key) is sent as ``Authorization: Bearer``
+instead. The stream is AWS's binary event stream, decoded with botocore's parser.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import AsyncIterator, Iterator, Mapping
+from typing import Any, cast
+from urllib.parse import quote
+
+import orjson
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials, ReadOnlyCredentials, RefreshableCredentials
+from botocore.eventstream import EventStreamBuffer, EventStreamMessage, ParserError
+from botocore.exceptions import BotoCoreError
+from botocore.session import get_session
+from yarl import URL
+
+from llm_router.errors import (
+    ProviderError,
+    ProviderUnavailable,
+    UpstreamProtocolError,
+    UpstreamServerError,
+    classify_status,
+    parse_retry_after,
+)
+from llm_router.messages import ChatChunk, ChatRequest, ChatResponse, merge_chunks
+from llm_router.observability.state import current_state
+from llm_router.providers.base import HTTPChatModel
+from llm_router.providers.bedrock import translate
+from llm_router.providers.option import option
+
+DEFAULT_REGION = "us-east-1"
+HOST_REGION = re.compile(r"bedrock-runtime(?:-fips)?\.([a-z0-9-]+)\.amazonaws\.com")
+EVENT_STREAM = "application/vnd.amazon.eventstream"
+EXPIRED = frozenset({"ExpiredTokenException", "ExpiredToken", "UnrecognizedClientException"})
+
+
+def default_base_url(region: str) -> str:
+    """The Bedrock runtime endpoint of ``region``."""
+    return f"https://bedrock-runtime.{region}.amazonaws.com"
+
+
+class BedrockChatModel(HTTPChatModel):
+    """Bedrock Converse / ConverseStream."""
+
+    provider = "bedrock"
+    path = ""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._credentials: Credentials | None = None
+        self._region: str | None = None
+
+    # ----- where and who -----
+    def region(self) -> str:
+        """From the endpoint host, else the ``region`` option, else botocore's configuration."""
+        if self._region is None:
+            found = HOST_REGION.search(self.deployment.base_url)
+            self._region = (found.group(1) if found else None) or option(self.deployment, "region") \
+                or get_session().get_config_variable("region") or DEFAULT_REGION
+        return self._region
+
+    def model_url(self, operation: str) -> str:
+        """The URL of ``operation`` (``converse`` or ``converse-stream``) for this model, as
+        the HTTP client will send it: yarl turns ``%3A`` back into ``:`` (``/`` in an ARN
+        stays ``%2F``), and the signature must be computed over the path that is sent."""
+        model = quote(self.deployment.model, safe="")
+        return str(URL(f"{self.deployment.base_url.rstrip('/')}/model/{model}/{operation}"))
+
+    @property
+    def url(self) -> str:
+        return self.model_url("converse")
+
+    def headers(self) -> dict[str, str]:
+        """Unsigned headers; ``signed_headers`` adds the authorization."""
+        return {"content-type": "application/json"}
+
+    async def signed_headers(self, url: str, body: bytes) -> dict[str, str]:
+        """Headers for one request: a Bearer API key, or a fresh SigV4 signature."""
+        headers = self.headers()
+        if self.deployment.api_key is not None:
+            headers["authorization"] = "Bearer " + self.deployment.key()
+            return headers
+        frozen = await self._frozen_credentials()
+        request = AWSRequest(method="POST", url=url, data=body, headers=headers)
+        SigV4Auth(frozen, "bedrock", self.region()).add_auth(request)
+        return dict(request.headers.items())
+
+    async def _frozen_credentials(self) -> ReadOnlyCredentials:
+        if self._credentials is None:
+            # The chain may read files or ask an instance-metadata endpoint: not on the loop.
+            try:
+                self._credentials = await asyncio.to_thread(get_session().get_credentials)
+            except (BotoCoreError, ValueError) as exc:
+                raise ProviderUnavailable(f"Provider 'bedrock': AWS credentials could not be loaded "
+                                          f"({type(exc).__name__}).") from None
+            if self._credentials is None:
+                raise ProviderUnavailable(
+                    "Provider 'bedrock' is not configured: no AWS credentials found (set AWS_ACCESS_KEY_ID"
+                    "/AWS_SECRET_ACCESS_KEY, AWS_PROFILE, a role, or AWS_BEARER_TOKEN_BEDROCK).")
+        credentials = self._credentials
+        if isinstance(credentials, RefreshableCredentials) and credentials.refresh_needed():
+            return await asyncio.to_thread(credentials.get_frozen_credentials)
+        return credentials.get_frozen_credentials()
+
+    # ----- translation -----
+    def build_body(self, request: ChatRequest, stream: bool) -> dict[str, Any]:
+        return translate.request_to_body(request, bool(option(self.deployment, "drop_params")))
+
+    def parse_response(self, body: dict[str, Any]) -> ChatResponse:
+        return translate.response_from_body(body)
+
+    def stream_translator(self) -> translate.BedrockStreamTranslator:  # type: ignore[override]
+        return translate.BedrockStreamTranslator(self.provider)
+
+    def parse_error(self, body: Any) -> tuple[str | None, str]:
+        return translate.error_type(None, body), translate.error_message(body)
+
+    def error_for(self, status: int, headers: Mapping[str, str], raw: bytes) -> ProviderError:
+        """Status first, the exception name from ``x-amzn-ErrorType`` (or the body) second;
+        424 ``ModelErrorException`` is the model failing, a retryable server error."""
+        try:
+            body = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            body = None
+        kind = translate.error_type(headers.get("x-amzn-errortype"), body)
+        message = translate.error_message(body)[:2000] or f"Upstream answered HTTP {status}."
+        if kind in EXPIRED:
+            self._credentials = None  # resolved again on the next request
+        error = classify_status(self.provider, 500 if status == 424 else status, message, kind,
+                                parse_retry_after(headers))
+        error.status = status
+        return error
+
+    # ----- I/O -----
+    async def exchange(self, body: bytes) -> tuple[bytes, ChatResponse]:
+        url = self.url
+        headers = await self.signed_headers(url, body)
+        async with self.http.post(url, headers, body, self.deployment.timeouts, self.provider) as upstream:
+            raw = await upstream.read()
+            if upstream.status != 200:
+                raise self.error_for(upstream.status, upstream.headers, raw)
+        try:
+            return raw, self.parse_response(orjson.loads(raw))
+        except (orjson.JSONDecodeError, *translate.SHAPE_ERRORS):
+            raise UpstreamProtocolError("Upstream sent a malformed response body.",
+                                        provider=self.provider) from None
+
+    async def stream_message(self, request: ChatRequest) -> AsyncIterator[ChatChunk]:
+        body = orjson.dumps(self.build_body(request, stream=True))
+        url = self.model_url("converse-stream")
+        headers = await self.signed_headers(url, body)
+        translator, timeouts = self.stream_translator(), self.deployment.timeouts
+        try:
+            async with self.http.post(url, headers, body, timeouts, self.provider) as upstream:
+                if upstream.status != 200:
+                    raise self.error_for(upstream.status, upstream.headers, await upstream.read())
+                if not upstream.headers.get("content-type", "").startswith(EVENT_STREAM):
+                    raise UpstreamProtocolError("Upstream did not answer with an event stream.",
+                                                provider=self.provider)
+                frames = EventStreamBuffer()
+                async for data in upstream.iter_chunks():
+                    for chunk in self._frames(frames, data, translator):
+                        yield chunk
+                    if translator.done:
+                        return
+        finally:
+            state = current_state() if translator.skipped else None
+            if state is not None:
+                state.sse_parse_errors += translator.skipped
+        raise UpstreamProtocolError("Upstream stream ended before its final event.", provider=self.provider)
+
+    def _frames(self, frames: EventStreamBuffer, data: bytes,
+                   translator: translate.BedrockStreamTranslator) -> Iterator[ChatChunk]:
+        """One merged chunk for the frames completed by one read; what came before an
+        exception frame still goes out before the error."""
+        pending: list[ChatChunk] = []
+        try:
+            frames.add_data(data)
+            for message in frames:
+                pending.extend(self._frame(message, translator))
+                if translator.done:
+                    break
+        except ProviderError:
+            if pending:
+                yield merge_chunks(pending)
+            raise
+        except ParserError:
+            raise UpstreamProtocolError("Upstream sent a corrupt event-stream frame.",
+                                        provider=self.provider) from None
+        if pending:
+            yield merge_chunks(pending)
+
+    def _frame(self, message: EventStreamMessage,
+               translator: translate.BedrockStreamTranslator) -> list[ChatChunk]:
+        headers = cast(dict[str, Any], message.headers)  # the stubs call it an int
+        kind = headers.get(":message-type")
+        if kind == "event":
+            return translator.feed_event(str(headers.get(":event-type")), message.payload)
+        if kind == "exception":
+            try:
+                text = translate.error_message(orjson.loads(message.payload))
+            except orjson.JSONDecodeError:
+                text = ""
+            raise translate.stream_exception(self.provider, str(headers.get(":exception-type")), text)
+        message_text = str(headers.get(":error-message") or "Upstream stream error.")[:2000]
+        raise UpstreamServerError(message_text, provider=self.provider,
+                                  upstream_type=str(headers.get(":error-code") or "") or None)

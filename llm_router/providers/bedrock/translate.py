@@ -1,0 +1,296 @@
+"""Pure translation between canonical types and the AWS Bedrock Converse API.
+
+Wire format: https://docs.aws.amazon.com/bedrock/latest/APIReference/API_runtime_Converse.html
+and ``ConverseStream`` (events named by the binary event stream's ``:event-type`` header;
+the frames themselves are decoded in ``chat_model.py`` with botocore's parser).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import Any
+
+import orjson
+
+from llm_router.errors import (
+    InvalidRequest,
+    ProviderError,
+    UpstreamBadRequest,
+    UpstreamRateLimited,
+    UpstreamServerError,
+)
+from llm_router.messages import (
+    ChatChunk,
+    ChatRequest,
+    ChatResponse,
+    ContentPart,
+    FinishReason,
+    Message,
+    TextPart,
+    ToolCall,
+    ToolCallDelta,
+    Usage,
+)
+
+MAPPED_EXTRA = ("reasoning_effort", "top_k")
+#: Anthropic extended-thinking budget per ``reasoning_effort`` (Claude models on Bedrock).
+THINKING_BUDGET = {"minimal": 1024, "low": 2048, "medium": 8192, "high": 24576, "xhigh": 32000}
+IMAGE_FORMATS = {"image/png": "png", "image/jpeg": "jpeg", "image/jpg": "jpeg", "image/gif": "gif",
+                 "image/webp": "webp"}
+FINISH_REASONS: dict[str, FinishReason] = {
+    "end_turn": "stop", "stop_sequence": "stop", "max_tokens": "length",
+    "model_context_window_exceeded": "length", "tool_use": "tool_calls",
+    "guardrail_intervened": "content_filter", "content_filtered": "content_filter",
+    "malformed_model_output": "error", "malformed_tool_use": "error",
+}
+SHAPE_ERRORS = (TypeError, KeyError, AttributeError, ValueError, IndexError)
+
+
+# ----------------------------------------------------------------- request
+
+
+def image_block(part: ContentPart) -> dict[str, Any]:
+    """An image as a Converse ``image`` block: Bedrock takes bytes (base64 in JSON), no URLs."""
+    assert not isinstance(part, TextPart)
+    header, _, data = part.url.partition(",")
+    mime = header[5:].split(";", 1)[0] if header.startswith("data:") else ""
+    if mime not in IMAGE_FORMATS or ";base64" not in header:
+        raise InvalidRequest("Bedrock takes images as base64 data: URLs (png, jpeg, gif, webp).", "messages")
+    try:
+        base64.b64decode(data, validate=True)
+    except (binascii.Error, ValueError):
+        raise InvalidRequest("An image data: URL is not valid base64.", "messages") from None
+    return {"image": {"format": IMAGE_FORMATS[mime], "source": {"bytes": data}}}
+
+
+def _blocks(message: Message) -> list[dict[str, Any]]:
+    content = message.content
+    if content is None or content == "":
+        blocks: list[dict[str, Any]] = []
+    elif isinstance(content, str):
+        blocks = [{"text": content}]
+    else:
+        blocks = [{"text": p.text} if isinstance(p, TextPart) else image_block(p) for p in content]
+    for call in message.tool_calls:
+        use = {"toolUseId": call.id, "name": call.name, "input": _arguments(call.arguments)}
+        blocks.append({"toolUse": use})
+    return blocks
+
+
+def _arguments(arguments: str) -> dict[str, Any]:
+    try:
+        value = orjson.loads(arguments or "{}")
+    except orjson.JSONDecodeError:
+        raise InvalidRequest("tool call arguments must be a JSON object.", "messages") from None
+    return value if isinstance(value, dict) else {"value": value}
+
+
+def _tool_result(message: Message) -> dict[str, Any]:
+    text = message.text()
+    try:
+        value = orjson.loads(text) if text else None
+    except orjson.JSONDecodeError:
+        value = None
+    content = [{"json": value}] if isinstance(value, dict) else [{"text": text or " "}]
+    return {"toolResult": {"toolUseId": message.tool_call_id or "", "content": content, "status": "success"}}
+
+
+def messages_to_wire(messages: tuple[Message, ...]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """``system`` blocks and ``messages``: tool results are user ``toolResult`` blocks and
+    same-role turns merge (Converse wants alternating turns)."""
+    system = [{"text": m.text()} for m in messages if m.role == "system" and m.text()]
+    out: list[dict[str, Any]] = []
+    for message in messages:
+        if message.role == "system":
+            continue
+        role = "assistant" if message.role == "assistant" else "user"
+        blocks = [_tool_result(message)] if message.role == "tool" else _blocks(message)
+        if not blocks:
+            continue
+        if out and out[-1]["role"] == role:
+            out[-1]["content"].extend(blocks)
+        else:
+            out.append({"role": role, "content": blocks})
+    return system, out
+
+
+def request_to_body(request: ChatRequest, drop_unsupported: bool = False) -> dict[str, Any]:
+    """The Converse body (the model id goes in the URL); 400 for what Converse cannot do."""
+    _check_supported(request, drop_unsupported)
+    system, messages = messages_to_wire(request.messages)
+    body: dict[str, Any] = {"messages": messages}
+    if system:
+        body["system"] = system
+    config: dict[str, Any] = {}
+    for ours, theirs in (("max_tokens", "maxTokens"), ("temperature", "temperature"), ("top_p", "topP")):
+        if getattr(request, ours) is not None:
+            config[theirs] = getattr(request, ours)
+    if request.stop:
+        config["stopSequences"] = list(request.stop)
+    if config:
+        body["inferenceConfig"] = config
+    _tools_to_wire(request, body, messages)
+    _format_to_wire(request, body)
+    extra = _model_fields(request, config)
+    if extra:
+        body["additionalModelRequestFields"] = extra
+    return body
+
+
+def _check_supported(request: ChatRequest, drop: bool) -> None:
+    if drop:
+        return
+    if request.n not in (None, 1):
+        raise InvalidRequest("Bedrock Converse cannot return n > 1 choices.", "n")
+    if request.seed is not None:
+        raise InvalidRequest("Bedrock Converse does not support 'seed'.", "seed")
+    for key in request.extra:
+        if key not in MAPPED_EXTRA:
+            raise InvalidRequest(f"Parameter '{key}' is not supported by Bedrock.", key)
+
+
+def _tools_to_wire(request: ChatRequest, body: dict[str, Any], messages: list[dict[str, Any]]) -> None:
+    choice = request.tool_choice
+    used = any("toolUse" in b or "toolResult" in b for m in messages for b in m["content"])
+    if not request.tools or (choice is not None and choice.mode == "none" and not used):
+        return  # Converse has no "none": no tools offered (kept if the history has tool blocks)
+    tools = [{"toolSpec": {"name": t.name, "description": t.description or t.name,
+                           "inputSchema": {"json": t.parameters or {"type": "object", "properties": {}}}}}
+             for t in request.tools]
+    config: dict[str, Any] = {"tools": tools}
+    if choice is not None and choice.mode == "required":
+        config["toolChoice"] = {"any": {}}
+    elif choice is not None and choice.mode == "function" and choice.name:
+        config["toolChoice"] = {"tool": {"name": choice.name}}
+    body["toolConfig"] = config
+
+
+def _format_to_wire(request: ChatRequest, body: dict[str, Any]) -> None:
+    fmt = request.response_format
+    if fmt is None or fmt.type == "text":
+        return
+    schema = fmt.schema if fmt.type == "json_schema" and fmt.schema else {"type": "object"}
+    definition = {"schema": orjson.dumps(schema).decode(), "name": fmt.name or "response"}
+    body["outputConfig"] = {"textFormat": {"type": "json_schema", "structure": {"jsonSchema": definition}}}
+
+
+def _model_fields(request: ChatRequest, config: dict[str, Any]) -> dict[str, Any]:
+    """``additionalModelRequestFields``: ``top_k``, and Claude's thinking for ``reasoning_effort``."""
+    fields: dict[str, Any] = {}
+    if request.extra.get("top_k") is not None:
+        fields["top_k"] = request.extra["top_k"]
+    effort = request.extra.get("reasoning_effort")
+    if effort is None or effort == "none":
+        return fields
+    if effort not in THINKING_BUDGET:
+        raise InvalidRequest(f"reasoning_effort must be one of none, {', '.join(THINKING_BUDGET)}.",
+                             "reasoning_effort")
+    if "anthropic." not in request.model:
+        raise InvalidRequest("reasoning_effort is mapped for Anthropic models on Bedrock only.",
+                             "reasoning_effort")
+    budget = THINKING_BUDGET[effort]
+    fields["thinking"] = {"type": "enabled", "budget_tokens": budget}
+    config["maxTokens"] = max(int(config.get("maxTokens") or 0), budget + 1024)
+    return fields
+
+
+# ----------------------------------------------------------------- response
+
+
+def usage_from_wire(usage: dict[str, Any] | None) -> Usage:
+    """Canonical usage: Converse's ``inputTokens`` exclude cache reads and writes."""
+    if not usage:
+        return Usage()
+    cached = int(usage.get("cacheReadInputTokens") or 0)
+    written = int(usage.get("cacheWriteInputTokens") or 0)
+    return Usage(int(usage.get("inputTokens") or 0) + cached + written, int(usage.get("outputTokens") or 0),
+                 cached)
+
+
+def response_from_body(body: dict[str, Any]) -> ChatResponse:
+    """The canonical response for a Converse answer (reasoning blocks are not answer text)."""
+    content = body["output"]["message"]["content"]
+    text = "".join(b["text"] for b in content if isinstance(b.get("text"), str))
+    calls = tuple(ToolCall(str(b["toolUse"]["toolUseId"]), str(b["toolUse"]["name"]),
+                           orjson.dumps(b["toolUse"].get("input") or {}).decode())
+                  for b in content if isinstance(b.get("toolUse"), dict))
+    return ChatResponse(id="", model="", text=text,
+                        finish_reason=FINISH_REASONS.get(str(body.get("stopReason")), "other"),
+                        usage=usage_from_wire(body.get("usage")), tool_calls=calls)
+
+
+def error_type(header: str | None, body: Any) -> str | None:
+    """The exception name: ``x-amzn-ErrorType`` cut at ``:`` (botocore's rule), else the body's."""
+    if not header and isinstance(body, dict):
+        header = body.get("__type") or body.get("code") or body.get("Code")
+    value = header
+    if not value:
+        return None
+    return str(value).split(":", 1)[0].rsplit("#", 1)[-1]
+
+
+def error_message(body: Any) -> str:
+    """The message of an error body (``message`` or ``Message``)."""
+    if isinstance(body, dict):
+        return str(body.get("message") or body.get("Message") or "")
+    return ""
+
+
+def stream_exception(provider: str, kind: str | None, message: str) -> ProviderError:
+    """The typed error for an exception frame after the 200 (classified case-insensitively)."""
+    name = (kind or "").lower()
+    message = message[:2000] or "Upstream stream error."
+    if name in ("throttlingexception", "modelnotreadyexception"):
+        return UpstreamRateLimited(message, provider=provider, upstream_type=kind)
+    if name in ("validationexception", "accessdeniedexception", "resourcenotfoundexception"):
+        return UpstreamBadRequest(message, provider=provider, upstream_type=kind)
+    return UpstreamServerError(message, provider=provider, upstream_type=kind)
+
+
+class BedrockStreamTranslator:
+    """ConverseStream events to canonical chunks. Text blocks open with their first delta
+    (no ``contentBlockStart``); ``metadata`` (usage) is the last event. Unreadable events
+    are skipped and counted in ``skipped``."""
+
+    def __init__(self, provider: str = "bedrock") -> None:
+        self.provider = provider
+        self.done = False
+        self.skipped = 0
+        self.finish_reason: FinishReason = "stop"
+        self.tool_index: dict[int, int] = {}  # contentBlockIndex -> tool-call index
+
+    def feed_event(self, event_type: str, payload: bytes) -> list[ChatChunk]:
+        """Chunks for one event frame."""
+        try:
+            data = orjson.loads(payload)
+            handler = getattr(self, "_on_" + event_type, None)
+            return handler(data) if handler is not None and isinstance(data, dict) else []
+        except (orjson.JSONDecodeError, *SHAPE_ERRORS):
+            self.skipped += 1
+            return []
+
+    def _on_contentBlockStart(self, data: dict[str, Any]) -> list[ChatChunk]:
+        tool = (data.get("start") or {}).get("toolUse")
+        if not isinstance(tool, dict):
+            return []
+        index = self.tool_index.setdefault(int(data.get("contentBlockIndex") or 0), len(self.tool_index))
+        return [ChatChunk(tool_calls=(ToolCallDelta(index, str(tool["toolUseId"]), str(tool["name"])),))]
+
+    def _on_contentBlockDelta(self, data: dict[str, Any]) -> list[ChatChunk]:
+        delta = data["delta"]
+        if isinstance(delta.get("text"), str) and delta["text"]:
+            return [ChatChunk(text=delta["text"])]
+        tool = delta.get("toolUse")
+        if isinstance(tool, dict) and tool.get("input"):
+            index = self.tool_index.get(int(data.get("contentBlockIndex") or 0), 0)
+            return [ChatChunk(tool_calls=(ToolCallDelta(index, arguments=str(tool["input"])),))]
+        return []  # reasoning text and signatures are not answer text
+
+    def _on_messageStop(self, data: dict[str, Any]) -> list[ChatChunk]:
+        self.finish_reason = FINISH_REASONS.get(str(data.get("stopReason")), "other")
+        return []
+
+    def _on_metadata(self, data: dict[str, Any]) -> list[ChatChunk]:
+        self.done = True
+        return [ChatChunk(finish_reason=self.finish_reason, usage=usage_from_wire(data.get("usage")))]
