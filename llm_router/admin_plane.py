@@ -92,7 +92,7 @@ class AdminPlane:
         self.policies: list[BasePolicy] = [
             KeyPolicy(self.authenticator, self.owners, targets),
             RateLimitPolicy(counters),
-            BudgetPolicy(counters, self.ledger, price_for),
+            BudgetPolicy(counters, self.ledger.spend_micros, price_for),
         ]
 
     @property

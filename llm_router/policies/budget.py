@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
@@ -26,12 +26,13 @@ from llm_router.policies.auth import VirtualAuth
 from llm_router.policies.base import BasePolicy, RequestContext
 from llm_router.policies.counters import CounterStore
 from llm_router.policies.estimate import DEFAULT_OUTPUT_TOKENS, estimate
-from llm_router.storage.ledger import Ledger
 from llm_router.storage.records import Budget, Period, micros_to_usd, usd_to_micros
 
 #: USD per million tokens assumed for a model with no known price (a top-tier model's).
 DEFAULT_PRICE = Price(input=15.0, output=75.0)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+#: What a key or team spent since a time, in micro-dollars (``Ledger.spend_micros``).
+SpentSince = Callable[[Literal["key", "team"], str, datetime], Awaitable[int]]
 
 
 def period_bounds(period: Period, now: datetime) -> tuple[datetime, datetime | None]:
@@ -60,11 +61,11 @@ class BudgetPolicy(BasePolicy):
 
     name = "budget"
 
-    def __init__(self, store: CounterStore, ledger: Ledger,
+    def __init__(self, store: CounterStore, spent_since: SpentSince,
                  price_for: Callable[[str], Price | None] | None = None,
                  clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
         self.store = store
-        self.ledger = ledger
+        self.spent_since = spent_since
         self.price_for = price_for or PriceTable().lookup
         self.clock = clock
 
@@ -78,7 +79,7 @@ class BudgetPolicy(BasePolicy):
             start, reset = period_bounds(budget.period, now)
             counter = f"budget:{scope}:{scope_id}:{int(start.timestamp())}"
             ttl = (reset - now).total_seconds() + 3600 if reset else 86_400.0
-            seed = functools.partial(self.ledger.spend_micros, scope, scope_id, start)
+            seed = functools.partial(self.spent_since, scope, scope_id, start)
             result = await self.store.reserve(counter, amount, budget.max_micros, seed, ttl)
             if not result.allowed:
                 await self._refund(auth)

@@ -15,9 +15,10 @@ from llm_router.policies.auth import Authenticator, VirtualAuth, credential
 from llm_router.policies.base import BasePolicy, Principal, RequestContext
 from llm_router.storage.usage_sink import RequestOwners
 
-#: For a model name, the other names it stands for (a route's deployments as
-#: ``deployment`` and ``provider/model``); empty when it is not a route.
-Targets = Callable[[str], Sequence[str]]
+#: For a model name, what it stands for: one entry per deployment it may reach, each with
+#: that deployment's names (say ``("openai-main", "openai/gpt-4.1")``); empty when the
+#: name is not a route.
+Targets = Callable[[str], Sequence[Sequence[str]]]
 
 
 def _matches(pattern: str, name: str) -> bool:
@@ -26,16 +27,17 @@ def _matches(pattern: str, name: str) -> bool:
     return pattern.endswith("/*") and name.startswith(pattern[:-1]) and len(name) > len(pattern) - 1
 
 
-def allowed_by(patterns: Sequence[str] | None, name: str, targets: Sequence[str] = ()) -> bool:
-    """Whether one list of patterns lets ``name`` through (None: no restriction)."""
+def allowed_by(patterns: Sequence[str] | None, name: str, targets: Sequence[Sequence[str]] = ()) -> bool:
+    """Whether one list of patterns lets ``name`` through (None: no restriction): by its
+    own name, or because every deployment it reaches is allowed under one of its names."""
     if patterns is None:
         return True
     if any(_matches(p, name) for p in patterns):
         return True
-    return bool(targets) and all(any(_matches(p, t) for p in patterns) for t in targets)
+    return bool(targets) and all(any(_matches(p, n) for p in patterns for n in names) for names in targets)
 
 
-def model_allowed(principal: Principal, name: str, targets: Sequence[str] = ()) -> bool:
+def model_allowed(principal: Principal, name: str, targets: Sequence[Sequence[str]] = ()) -> bool:
     """Whether ``principal`` may use ``name`` (its key's and its team's lists both apply)."""
     auth = principal.data
     if not isinstance(auth, VirtualAuth):
