@@ -116,6 +116,7 @@ class StreamEncoder:
     def encode(self, chunk: ChatChunk) -> bytes:
         """The events for one chunk (possibly none)."""
         if chunk.raw is not None:
+            self.started = True  # the upstream's own message_start is in these bytes
             return chunk.raw
         out: list[bytes] = []
         if not self.started:

@@ -17,7 +17,6 @@ from typing import Any
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.asyncexitstack import AsyncExitStackMiddleware
-from pydantic import SecretStr
 from starlette.exceptions import HTTPException
 from starlette.middleware.cors import CORSMiddleware
 from starlette.middleware.errors import ServerErrorMiddleware
@@ -33,6 +32,7 @@ from llm_router.api.endpoint import DataPlaneEndpoint
 from llm_router.api.errors import error_response, surface_of, validation_error
 from llm_router.api.openapi import build_openapi
 from llm_router.api.surfaces import SurfaceRoute, routes
+from llm_router.api.wiring import admin_plane, policy_chain, secret
 from llm_router.config.router_config import build_router_config
 from llm_router.config.settings import Settings
 from llm_router.errors import RouterError
@@ -43,9 +43,7 @@ from llm_router.observability.observer import Observer
 from llm_router.observability.pricing import PriceTable
 from llm_router.observability.tracing import tracer_from_environment
 from llm_router.observability.usage import UsageLedger
-from llm_router.policies.base import BasePolicy, PolicyChain
-from llm_router.policies.gateway_key import BodyLimitPolicy, GatewayKeyPolicy
-from llm_router.policies.model_name import ModelNamePolicy
+from llm_router.policies.base import PolicyChain
 from llm_router.providers.factory import ChatModelFactory
 from llm_router.providers.http import UpstreamClient
 from llm_router.routing.router import Router
@@ -66,19 +64,25 @@ def create_app(settings: Settings | None = None, config_path: str | None = None,
     http = UpstreamClient()
     factory = ChatModelFactory(config.deployments, http)
     router = Router(config, factory)
-    chain = PolicyChain(_policies(settings))
+    prices = PriceTable(config.prices)
+    plane = admin_plane(router, prices)
+    chain = PolicyChain(policy_chain(settings, plane))
     gateway = Gateway(router, capture_content=settings.llm_router_log_content, policies=chain)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await http.start()
         await factory.start()
+        if plane is not None:
+            await plane.start()
         gc.collect()
         gc.freeze()  # start-up objects leave the collector's view: later collections stay cheap
         log.info("llm-router ready; providers configured: %s", ", ".join(factory.available()) or "none")
         try:
             yield
         finally:
+            if plane is not None:
+                await plane.close()
             factory.close()
             await http.close()
 
@@ -89,18 +93,22 @@ def create_app(settings: Settings | None = None, config_path: str | None = None,
     app.state.policies = chain
     app.state.metrics = Metrics()
     app.state.ledger = UsageLedger()
-    app.state.admin_guard = AdminGuard(_secret(settings.llm_router_admin_key),
-                                       _secret(settings.llm_router_api_key))
+    app.state.admin_guard = AdminGuard(secret(settings.llm_router_admin_key),
+                                       secret(settings.llm_router_api_key))
+    app.state.admin = plane
     observer = Observer(
-        app.state.metrics, PriceTable(config.prices), app.state.ledger,
+        app.state.metrics, prices, app.state.ledger,
         deployment_price=factory.price_of,
         circuit_state=router.health.state, tracer=tracer_from_environment(),
         log_content=settings.llm_router_log_content,
+        sinks=(plane.usage_sink,) if plane is not None else (),
     )
     surfaces = routes()
     _add_surfaces(app, surfaces, gateway, chain, observer, settings)
     for module in (openai_compat.router, operations.router):
         app.include_router(module)
+    if plane is not None:
+        plane.install(app)
     _add_openapi(app, surfaces)
     _add_error_handlers(app)
     _add_middleware(app, settings, observer, surfaces)
@@ -119,13 +127,6 @@ class RouterApp(FastAPI):
         for middleware in reversed(self.user_middleware):
             app = middleware.cls(app, *middleware.args, **middleware.kwargs)
         return ServerErrorMiddleware(app, handler=self.exception_handlers.get(Exception), debug=self.debug)
-
-
-def _policies(settings: Settings) -> list[BasePolicy]:
-    """The data-plane policy chain, in its fixed order (see ``policies/base.py``)."""
-    return [GatewayKeyPolicy(_secret(settings.llm_router_api_key)),
-            BodyLimitPolicy(settings.llm_router_max_body_bytes),
-            ModelNamePolicy()]
 
 
 def _add_surfaces(app: FastAPI, surfaces: tuple[SurfaceRoute, ...], gateway: Gateway,
@@ -161,10 +162,6 @@ def _add_middleware(app: FastAPI, settings: Settings, observer: Observer,
     limits = HeaderLimits(settings.llm_router_max_header_bytes, settings.llm_router_max_headers_bytes,
                           settings.llm_router_max_headers)
     app.add_middleware(EdgeMiddleware, observer=observer, observed=observed, limits=limits)  # outermost
-
-
-def _secret(value: SecretStr | None) -> str | None:
-    return value.get_secret_value() if value is not None else None
 
 
 def _add_error_handlers(app: FastAPI) -> None:

@@ -68,16 +68,13 @@ async def _sse(stream: ChatStream, encoder: openai_wire.ChunkEncoder) -> AsyncIt
 
 @router.get("/models")
 async def list_models(request: Request, principal: Annotated[Principal, Depends(api_principal)]) -> Response:
-    """The model names the caller can use, in OpenAI's list format."""
+    """The model names the caller can use, in OpenAI's list format (a virtual key sees only
+    the models it may use)."""
     gateway: Gateway = request.app.state.gateway
-    allowed = principal.models
-    data = [{"id": name, "object": "model", "created": 0, "owned_by": owner}
-            for name, owner in gateway.model_names()
-            if allowed is None or _allowed(name, allowed)]
+    names = gateway.model_names()
+    plane = request.app.state.admin
+    if plane is not None:
+        visible = set(plane.visible_models(principal, [name for name, _ in names]))
+        names = [(name, owner) for name, owner in names if name in visible]
+    data = [{"id": name, "object": "model", "created": 0, "owned_by": owner} for name, owner in names]
     return Response(orjson.dumps({"object": "list", "data": data}), media_type="application/json")
-
-
-def _allowed(name: str, patterns: tuple[str, ...]) -> bool:
-    """``name`` matches one of a key's model patterns (exact, or ``provider/*``)."""
-    head = name.split("/", 1)[0]
-    return any(p == name or (p.endswith("/*") and p[:-2] == head) for p in patterns)

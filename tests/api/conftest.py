@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
+from pathlib import Path
 
 import httpx
 import pytest
@@ -40,13 +41,17 @@ def settings_from(env: dict[str, str]) -> Settings:
 async def app_client(env: dict[str, str], root_path: str = "",
                      config_path: str | None = None) -> AsyncIterator[httpx.AsyncClient]:
     """An httpx client talking to a fresh in-process app built from ``env``."""
-    app = create_app(settings_from(env), config_path, configure_logging=False)
+    with environment(env):  # the admin plane reads its settings while the app is built
+        app = create_app(settings_from(env), config_path, configure_logging=False)
     transport = httpx.ASGITransport(app=app, root_path=root_path)
-    async with httpx.AsyncClient(transport=transport, base_url="http://router.test") as client:
-        yield client
+    async with app.router.lifespan_context(app):
+        async with httpx.AsyncClient(transport=transport, base_url="http://router.test") as client:
+            yield client
 
 
 @pytest.fixture
-def env(fakes: dict[str, object]) -> dict[str, str]:
-    """The environment pointing at the three fakes (canary keys)."""
-    return provider_env(fakes)  # type: ignore[arg-type]
+def env(fakes: dict[str, object], tmp_path: Path) -> dict[str, str]:
+    """The environment pointing at the three fakes (canary keys); a database of its own."""
+    env = provider_env(fakes)  # type: ignore[arg-type]
+    env["LLM_ROUTER_DATABASE_URL"] = f"sqlite:///{tmp_path / 'router.db'}"
+    return env
