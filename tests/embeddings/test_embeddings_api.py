@@ -144,3 +144,15 @@ def test_usage_is_recorded_and_keys_stay_secret(client, servers, embed_gateway):
     assert "embeddings status=200" in log and "tokens=3/0" in log
     for key in (*CANARY.values(), COMPAT_KEY):
         assert key not in log
+
+
+@pytest.mark.parametrize("provider", ["openai", "cohere"])
+def test_langchain_openai_embeddings(embed_gateway, servers, provider):
+    from langchain_openai import OpenAIEmbeddings
+
+    embedder = OpenAIEmbeddings(model=MODELS[provider], base_url=embed_gateway.url + "/v1", api_key="unused",
+                                check_embedding_ctx_length=False, max_retries=0)
+    docs = embedder.embed_documents(["alpha", "beta gamma"])
+    query = embedder.embed_query("alpha")
+    assert as_f32(docs) == as_f32([fake_vector("alpha", DIMS[provider]), fake_vector("beta gamma", DIMS[provider])])
+    assert as_f32([query]) == as_f32([docs[0]])
