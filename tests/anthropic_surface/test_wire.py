@@ -94,6 +94,13 @@ def test_raw_chunks_pass_through_untouched() -> None:
     assert _stream([ChatChunk(raw=raw)]) == raw
 
 
+def test_an_error_after_raw_chunks_sends_no_second_message_start() -> None:
+    encoder = anthropic_wire.StreamEncoder("msg_1", "m", 3)
+    start = b'event: message_start\ndata: {"type":"message_start","message":{}}\n\n'
+    data = encoder.encode(ChatChunk(raw=start)) + encoder.error("api_error", "boom")
+    assert [n for n, _ in events(data)] == ["message_start", "error"]
+
+
 def test_models_shape() -> None:
     body = json.loads(anthropic_wire.models([("claude-x", "Claude X"), ("gpt", "gpt (openai)")]))
     assert body["data"][0] == {"type": "model", "id": "claude-x", "display_name": "Claude X",
