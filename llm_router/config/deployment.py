@@ -34,13 +34,22 @@ class Price:
 @dataclass(frozen=True, slots=True)
 class DeploymentOptions:
     """How to talk to the provider. ``drop_params``: drop what the provider cannot honour
-    instead of a 400; ``anthropic_version``: the ``anthropic-version`` header (None: the
-    provider's default); ``listed``: shown in ``/health`` and ``/v1/models`` (a local server
-    only once its base URL was set)."""
+    instead of a 400; ``listed``: shown in ``/health`` and ``/v1/models`` (a local server
+    only once its base URL was set). The rest are provider settings, None where unset
+    (the provider's default): ``anthropic_version`` (the ``anthropic-version`` header),
+    ``api_version`` (Azure OpenAI), ``region`` (Bedrock), ``project`` and ``location`` (Vertex)."""
 
     drop_params: bool = False
-    anthropic_version: str | None = None
     listed: bool = True
+    anthropic_version: str | None = None
+    api_version: str | None = None
+    region: str | None = None
+    project: str | None = None
+    location: str | None = None
+
+
+# The DeploymentOptions a config file entry, or a registry row's environment variable, may set.
+PROVIDER_OPTIONS = ("anthropic_version", "api_version", "region", "project", "location")
 
 
 @dataclass(frozen=True, slots=True)

@@ -65,7 +65,11 @@ class DeploymentIn(_Model):
     price: PriceIn | None = None
     max_concurrency: int | None = Field(None, gt=0)
     drop_params: bool = False
-    anthropic_version: str | None = None
+    anthropic_version: str | None = None  # provider settings: config.deployment.PROVIDER_OPTIONS
+    api_version: str | None = None
+    region: str | None = None
+    project: str | None = None
+    location: str | None = None
 
     @model_validator(mode="after")
     def _model_path_is_local(self) -> DeploymentIn:

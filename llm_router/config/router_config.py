@@ -7,7 +7,14 @@ from pathlib import Path
 
 from pydantic import SecretStr
 
-from llm_router.config.deployment import Deployment, DeploymentOptions, LocalOptions, Price, Timeouts
+from llm_router.config.deployment import (
+    PROVIDER_OPTIONS,
+    Deployment,
+    DeploymentOptions,
+    LocalOptions,
+    Price,
+    Timeouts,
+)
 from llm_router.config.file import ConfigFile, DeploymentIn, PriceIn, TimeoutsIn, load_config
 from llm_router.config.settings import Settings
 from llm_router.errors import ConfigError
@@ -85,9 +92,10 @@ def _deployment(name: str, entry: DeploymentIn, env: dict[str, Deployment], time
     if base_url is None:
         raise ConfigError(f"deployments.{name}.base_url is required for provider '{entry.provider}'.")
     key = SecretStr(entry.api_key) if entry.api_key else (base.api_key if base else None)
+    # The provider settings of the environment (ANTHROPIC_VERSION...) unless the entry sets its own.
     inherited = base.options if base else DeploymentOptions()
-    options = DeploymentOptions(drop_params=entry.drop_params,
-                                anthropic_version=entry.anthropic_version or inherited.anthropic_version)
+    own = {name: value for name in PROVIDER_OPTIONS if (value := getattr(entry, name)) is not None}
+    options = replace(inherited, drop_params=entry.drop_params, listed=True, **own)
     return Deployment(
         name=name, provider=spec.provider, model=entry.model, base_url=base_url, api_key=key,
         timeouts=_merge(timeouts, entry.timeouts), options=options, weight=entry.weight,

@@ -8,6 +8,7 @@ arguments, the environment and ``.env`` in that order of precedence, into
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -29,6 +30,7 @@ class ProviderValues(BaseModel):
     api_key: SecretStr | None = None
     base_url: str | None = None
     model: str | None = None
+    options: Mapping[str, str] = Field(default_factory=dict)  # DeploymentOptions fields
 
 
 class _ProviderVariables(PydanticBaseSettingsSource):
@@ -43,7 +45,8 @@ class _ProviderVariables(PydanticBaseSettingsSource):
         return None, field_name, False  # not used: __call__ answers for every variable at once
 
     def __call__(self) -> dict[str, Any]:
-        names = (variable.lower() for spec in PROVIDERS.values() for _, variable in spec.variables())
+        names = (variable.lower() for spec in PROVIDERS.values()
+                 for _, variable in (*spec.variables(), *spec.option_variables))
         return {name: self.found[name] for name in names if self.found.get(name) is not None}
 
 
@@ -55,7 +58,6 @@ class Settings(BaseSettings):
     )
 
     providers: Mapping[str, ProviderValues] = Field(default_factory=dict)  # see the module docstring
-    anthropic_version: str = "2023-06-01"
 
     local_model_path: str | None = None
     local_model_preload: bool = False
@@ -104,8 +106,12 @@ class Settings(BaseSettings):
         data = dict(data)
         gathered: dict[str, Any] = {}
         for spec in PROVIDERS.values():
-            values = {name: data.pop(variable.lower()) for name, variable in spec.variables()
-                      if variable.lower() in data}
+            values: dict[str, Any] = {name: data.pop(variable.lower()) for name, variable in spec.variables()
+                                      if variable.lower() in data}
+            options = {name: data.pop(variable.lower()) for name, variable in spec.option_variables
+                       if variable.lower() in data}
+            if options:
+                values["options"] = options
             if values:
                 gathered[spec.name] = values
         data["providers"] = {**gathered, **(data.get("providers") or {})}
@@ -140,11 +146,11 @@ class Settings(BaseSettings):
         values = self.provider(spec.name)
         # A local server is listed (/health, /v1/models) only once its base URL was set.
         listed = values.base_url is not None or not spec.listed_only_if_base_url_set
-        version = self.anthropic_version if spec.provider == "anthropic" else None
+        provider_options: dict[str, Any] = dict(values.options)  # ANTHROPIC_VERSION...
         return Deployment(
             name=spec.name, provider=spec.provider, model=values.model or spec.default_model,
             base_url=values.base_url or spec.default_base_url or "", api_key=values.api_key,
-            timeouts=timeouts, options=DeploymentOptions(anthropic_version=version, listed=listed),
+            timeouts=timeouts, options=replace(DeploymentOptions(listed=listed), **provider_options),
             spec_name=spec.name,
         )
 

@@ -52,7 +52,8 @@ class ProviderSpec:
     ``from_environment`` rows get a deployment named ``name`` built from the environment;
     ``in_process`` marks the local model (options from ``LOCAL_*``, no HTTP);
     ``listed_only_if_base_url_set`` keeps a local server out of ``/health`` and ``/v1/models``
-    until its base URL is set."""
+    until its base URL is set; ``option_variables`` name the environment variables of its
+    provider options (``config.deployment.PROVIDER_OPTIONS``), e.g. ``ANTHROPIC_VERSION``."""
 
     name: str
     model_class: type[ChatModel]
@@ -67,6 +68,7 @@ class ProviderSpec:
     from_environment: bool = True
     in_process: bool = False
     capabilities: Capabilities = field(default_factory=Capabilities)
+    option_variables: tuple[tuple[str, str], ...] = ()  # (DeploymentOptions field, VARIABLE)
 
     @property
     def provider(self) -> str:
@@ -103,7 +105,8 @@ _ROWS: tuple[ProviderSpec, ...] = (
     ProviderSpec("anthropic", AnthropicChatModel, "ANTHROPIC_API_KEY", "claude-sonnet-4-5",
                  "https://api.anthropic.com", "ANTHROPIC_BASE_URL", "ANTHROPIC_MODEL",
                  capabilities=Capabilities(passthrough_format="anthropic",
-                                           rejected_params=frozenset({"n", "seed"}))),
+                                           rejected_params=frozenset({"n", "seed"})),
+                 option_variables=(("anthropic_version", "ANTHROPIC_VERSION"),)),
     ProviderSpec("cohere", CohereChatModel, "COHERE_API_KEY", "command-a-03-2025", "https://api.cohere.com",
                  "COHERE_BASE_URL", "COHERE_MODEL",
                  capabilities=Capabilities(rejected_params=frozenset({"n", "parallel_tool_calls"}))),

@@ -70,6 +70,16 @@ async def test_anthropic_version_and_drop_params_reach_the_wire(fakes, tmp_path:
     assert len(fakes["cohere"].requests) == 1
 
 
+def test_provider_settings_in_the_file_reach_the_options(tmp_path: Path):
+    path = tmp_path / "router.yaml"
+    path.write_text("deployments:\n  x:\n    provider: openai-compatible\n    model: m\n"
+                    "    base_url: http://127.0.0.1:9/v1\n    api_version: '2024-10-21'\n"
+                    "    region: eu-west-1\n    project: p\n    location: l\n")
+    options = build_router_config(settings(), path).deployments["x"].options
+    assert options == DeploymentOptions(api_version="2024-10-21", region="eu-west-1", project="p",
+                                        location="l")
+
+
 def test_cooldown_and_retry_budget_are_named_and_reach_the_router(tmp_path: Path):
     path = tmp_path / "router.yaml"
     path.write_text(CONFIG)

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from llm_router.config.deployment import PROVIDER_OPTIONS
 from llm_router.config.router_config import build_router_config
 from llm_router.config.settings import Settings
 from llm_router.errors import ProviderUnavailable
@@ -48,13 +49,14 @@ def test_row_is_consistent(spec: ProviderSpec):
         assert spec.default_base_url and spec.base_url_variable, "an environment row needs a place to reach"
     else:
         assert spec.variables() == ()
+    assert {name for name, _ in spec.option_variables} <= set(PROVIDER_OPTIONS)
     request_fields = {f.name for f in dataclasses.fields(ChatRequest)}
     assert spec.capabilities.rejected_params <= request_fields
     assert spec.capabilities.passthrough_format in (None, "openai", "anthropic")
 
 
 def test_no_two_rows_read_the_same_variable_and_the_table_is_frozen():
-    variables = [v for s in ROWS for _, v in s.variables()]
+    variables = [v for s in ROWS for _, v in (*s.variables(), *s.option_variables)]
     assert len(variables) == len(set(variables))
     with pytest.raises(TypeError):
         PROVIDERS["x"] = ROWS[0]  # type: ignore[index]
@@ -64,7 +66,7 @@ def test_no_two_rows_read_the_same_variable_and_the_table_is_frozen():
 
 @pytest.mark.parametrize("spec", HTTP_ROWS, ids=lambda s: s.name)
 def test_settings_build_each_row_from_its_variables(spec: ProviderSpec, monkeypatch):
-    for _, variable in spec.variables():
+    for _, variable in (*spec.variables(), *spec.option_variables):
         monkeypatch.delenv(variable, raising=False)
     default = Settings(_env_file=None).provider_deployments()[spec.name]
     assert (default.provider, default.model, default.base_url) == (
@@ -74,10 +76,14 @@ def test_settings_build_each_row_from_its_variables(spec: ProviderSpec, monkeypa
     values = {"api_key": "k-123", "base_url": "http://127.0.0.1:9/v1", "model": "m-1"}
     for field, variable in spec.variables():
         monkeypatch.setenv(variable, values[field])
+    for field, variable in spec.option_variables:
+        monkeypatch.setenv(variable, f"{field}-1")
     deployment = Settings(_env_file=None).provider_deployments()[spec.name]
     assert deployment.key() == "k-123" and deployment.base_url == values["base_url"]
     assert deployment.model == (values["model"] if spec.model_variable else spec.default_model)
     assert deployment.options.listed
+    for field, _ in spec.option_variables:
+        assert getattr(deployment.options, field) == f"{field}-1"
 
 
 @pytest.mark.parametrize("spec", HTTP_ROWS, ids=lambda s: s.name)
