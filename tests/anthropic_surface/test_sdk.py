@@ -299,3 +299,32 @@ async def test_cache_reads_are_reported(env, upstreams, upstream):
     for message in (whole, final):
         assert message.usage.cache_read_input_tokens == 60
         assert message.usage.input_tokens == 40  # Anthropic's input_tokens exclude cache reads
+
+
+async def test_beta_namespace_and_thinking_on_other_providers(env, upstreams):
+    upstreams["openai"].enqueue(Reply(text="thought about it"))
+    async with sdk(env) as client:
+        raw = await client.beta.messages.with_raw_response.create(
+            model="openai", max_tokens=2048, thinking={"type": "enabled", "budget_tokens": 1024},
+            betas=["interleaved-thinking-2025-05-14"], messages=[{"role": "user", "content": "x"}])
+        count = await client.beta.messages.count_tokens(model="openai", messages=[{"role": "user", "content": "x"}],
+                                                        betas=["token-counting-2024-11-01"])
+    assert (await raw.parse()).content[0].text == "thought about it"  # type: ignore[union-attr]
+    assert raw.headers["x-llm-router-dropped-params"] == "thinking"
+    assert "thinking" not in upstreams["openai"].requests[-1].body
+    assert count.input_tokens > 0
+
+
+async def test_openapi_documents_the_messages_surface(env):
+    import httpx2
+
+    from llm_router.api.app import create_app
+    from tests.api.conftest import settings_from
+
+    app = create_app(settings_from(env), None, configure_logging=False)
+    async with httpx2.AsyncClient(transport=httpx2.ASGITransport(app=app), base_url="http://router.test") as http:
+        document = (await http.get("/openapi.json")).json()
+    for path, schema in (("/v1/messages", "MessagesIn"), ("/v1/messages/count_tokens", "CountTokensIn")):
+        body = document["paths"][path]["post"]["requestBody"]["content"]["application/json"]
+        assert body["schema"]["$ref"].endswith("/" + schema)
+    assert {"model", "max_tokens", "messages"} <= set(document["components"]["schemas"]["MessagesIn"]["required"])
