@@ -1,8 +1,8 @@
 """ChatModelFactory: names to ChatModel instances, through the provider registry.
 
-Each deployment's ChatModel is built once (on first use, or at start-up for a preloaded
-local model) and reused by every request: ``for_deployment`` caches it under the
-deployment's name. Ad-hoc ``provider/model`` names are cached too, up to a bound."""
+Each deployment's ChatModel is built once (at start-up for every usable configured
+deployment, else on first use) and reused by every request: ``for_deployment`` caches it
+under the deployment's name. Ad-hoc ``provider/model`` names are cached too, up to a bound."""
 
 from __future__ import annotations
 
@@ -100,12 +100,15 @@ class ChatModelFactory:
         return spec_of(deployment).model_class(deployment, self.http, self.shared)
 
     async def start(self) -> None:
-        """Load local models marked for preloading (LOCAL_MODEL_PRELOAD) before serving."""
+        """Build the model of every usable deployment, and load local models marked for
+        preloading (LOCAL_MODEL_PRELOAD), before serving."""
         for deployment in self.deployments.values():
-            if deployment.local is not None and deployment.local.preload and self.usable(deployment):
-                model = self.for_deployment(deployment)
-                if isinstance(model, LocalChatModel):
-                    await model.preload()
+            if not self.usable(deployment):
+                continue
+            model = self.for_deployment(deployment)
+            preload = deployment.local is not None and deployment.local.preload
+            if preload and isinstance(model, LocalChatModel):
+                await model.preload()
 
     def close(self) -> None:
         """Release the shared resources (stops the local engines' worker threads)."""

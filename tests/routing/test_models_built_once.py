@@ -43,6 +43,7 @@ async def test_each_deployment_model_is_built_once_across_requests(fakes, tmp_pa
     http = UpstreamClient()
     await http.start()
     factory = ChatModelFactory(config.deployments, http)
+    await factory.start()  # as the app does: builds every usable deployment's model
     router = Router(config, factory)
     seen: dict[str, set[int]] = defaultdict(set)
 
