@@ -46,7 +46,6 @@ async def handle_messages(gateway: Gateway, ctx: RequestContext, raw: bytes, rec
     body = parse_messages(raw)
     decoded = decode(body, raw, ctx.headers)
     estimate = token_count.estimate(decoded.request)
-    ctx.estimated_tokens = estimate + body.max_tokens
     message_id = "msg_" + current_request_id()
     if body.stream:
         stream = await cancel_on_disconnect(receive, gateway.stream(body.model, decoded.request, ctx))
