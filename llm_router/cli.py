@@ -9,6 +9,7 @@ import sys
 import tempfile
 from collections.abc import Sequence
 
+from llm_router.admin_cli import ADMIN_COMMANDS, add_admin_parsers, run_admin
 from llm_router.chat_command import add_chat_parser, run_chat
 from llm_router.config.router_config import RouterConfig, build_router_config
 from llm_router.config.settings import Settings
@@ -29,6 +30,7 @@ def _parser() -> argparse.ArgumentParser:
     add_chat_parser(commands)
     check = commands.add_parser("check-config", help="validate a config file and print its routes")
     check.add_argument("file")
+    add_admin_parsers(commands)
     return parser
 
 
@@ -102,6 +104,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return serve(args)
         if args.command == "chat":
             return run_chat(args)
+        if args.command in ADMIN_COMMANDS:
+            return run_admin(args)
         return check_config(args)
     except ConfigError as exc:
         print(f"llm-router: configuration error: {exc.message}", file=sys.stderr)
