@@ -26,7 +26,7 @@ def usage_to_wire(usage: Usage | None) -> dict[str, Any]:
     return {"input_tokens": usage.input_tokens,
             "input_tokens_details": {"cached_tokens": usage.cached_input_tokens, "cache_write_tokens": 0},
             "output_tokens": usage.output_tokens,
-            "output_tokens_details": {"reasoning_tokens": 0},
+            "output_tokens_details": {"reasoning_tokens": usage.reasoning_tokens},
             "total_tokens": usage.total_tokens}
 
 
@@ -97,6 +97,14 @@ def _message(item_id: str, text: str, status: str) -> dict[str, Any]:
             "content": [_text_part(text)] if status != "in_progress" else []}
 
 
+def _reasoning(item_id: str, text: str, signature: str) -> dict[str, Any]:
+    item: dict[str, Any] = {"id": item_id, "type": "reasoning",
+                            "summary": [{"type": "summary_text", "text": text}] if text else []}
+    if signature:
+        item["encrypted_content"] = signature
+    return item
+
+
 def _call(item_id: str, call_id: str, name: str, arguments: str, status: str) -> dict[str, Any]:
     return {"id": item_id, "type": "function_call", "status": status, "call_id": call_id,
             "name": name, "arguments": arguments}
@@ -109,8 +117,10 @@ def encode_response(response: ChatResponse, envelope: Envelope) -> dict[str, Any
     if response.model:
         envelope.model = response.model
     output: list[dict[str, Any]] = []
+    if response.reasoning or response.reasoning_signature:
+        output.append(_reasoning(envelope.item_id("rs", 0), response.reasoning, response.reasoning_signature))
     if response.text or not response.tool_calls:
-        output.append(_message(envelope.item_id("msg", 0), response.text, item_status))
+        output.append(_message(envelope.item_id("msg", len(output)), response.text, item_status))
     for call in response.tool_calls:
         output.append(_call(envelope.item_id("fc", len(output)), call.id, call.name,
                             call.arguments, item_status))
@@ -125,6 +135,7 @@ class StreamEncoder:
         self.seq = 0
         self.items: list[dict[str, Any]] = []
         self.message: int | None = None  # output index of the open message item
+        self.reasoning: int | None = None  # output index of the open reasoning item
         self.open_calls: list[int] = []  # output indexes of open function_call items
         self.calls: dict[int, int] = {}  # canonical tool-call index -> output index
         self.done = False
@@ -145,6 +156,8 @@ class StreamEncoder:
         out = b""
         if chunk.model and not self.items:
             self.envelope.model = chunk.model
+        if chunk.reasoning or chunk.reasoning_signature:
+            out += self._reasoning(chunk.reasoning, chunk.reasoning_signature)
         if chunk.text:
             out += self._text(chunk.text)
         for delta in chunk.tool_calls:
@@ -164,10 +177,48 @@ class StreamEncoder:
         return self.event("response.failed", response=response)
 
     # ----- items -----
+    def _reasoning(self, text: str, signature: str) -> bytes:
+        out = b""
+        if self.reasoning is None:
+            out += self._close_message("completed") + self._close_calls("completed")
+            index = len(self.items)
+            item = _reasoning(self.envelope.item_id("rs", index), "", "")
+            self.items.append(item)
+            self.reasoning = index
+            out += self.event("response.output_item.added", output_index=index, item=dict(item))
+        index = self.reasoning
+        item = self.items[index]
+        if signature:
+            item["encrypted_content"] = item.get("encrypted_content", "") + signature
+        if text:
+            if not item["summary"]:
+                empty = {"type": "summary_text", "text": ""}
+                item["summary"] = [dict(empty)]
+                out += self.event("response.reasoning_summary_part.added", item_id=item["id"],
+                                  output_index=index, summary_index=0, part=empty)
+            item["summary"][0]["text"] += text
+            out += self.event("response.reasoning_summary_text.delta", item_id=item["id"],
+                              output_index=index, summary_index=0, delta=text)
+        return out
+
+    def _close_reasoning(self) -> bytes:
+        if self.reasoning is None:
+            return b""
+        index, self.reasoning = self.reasoning, None
+        item = self.items[index]
+        out = b""
+        if item["summary"]:
+            part = item["summary"][0]
+            out += (self.event("response.reasoning_summary_text.done", item_id=item["id"], output_index=index,
+                               summary_index=0, text=part["text"])
+                    + self.event("response.reasoning_summary_part.done", item_id=item["id"],
+                                 output_index=index, summary_index=0, part=part))
+        return out + self.event("response.output_item.done", output_index=index, item=item)
+
     def _text(self, text: str) -> bytes:
         out = b""
         if self.message is None:
-            out += self._close_calls("completed")
+            out += self._close_reasoning() + self._close_calls("completed")
             out += self._open_message()
         assert self.message is not None
         item = self.items[self.message]
@@ -202,7 +253,7 @@ class StreamEncoder:
         out = b""
         index = self.calls.get(delta.index)
         if index is None:
-            out += self._close_message("completed")
+            out += self._close_reasoning() + self._close_message("completed")
             index = len(self.items)
             call_id = delta.id or self.envelope.item_id("call", index)
             item = _call(self.envelope.item_id("fc", index), call_id, delta.name or "", "", "in_progress")
@@ -235,8 +286,8 @@ class StreamEncoder:
             return b""
         status, reason = _status(finish)
         item_status = "incomplete" if status == "incomplete" else "completed"
-        out = b""
-        if not self.items:
+        out = self._close_reasoning()
+        if not any(i["type"] != "reasoning" for i in self.items) and not self.calls:
             out += self._open_message()
         out += self._close_message(item_status) + self._close_calls(item_status)
         self.done = True

@@ -103,3 +103,28 @@ def test_failure_after_start():
     assert events[-1]["type"] == "response.failed"
     failed = Response.model_validate(events[-1]["response"])
     assert failed.error.code == "server_error" and failed.status == "failed"
+
+
+def test_reasoning_comes_first_with_its_summary_and_signature():
+    chunks = [ChatChunk(reasoning="Thinking "), ChatChunk(reasoning="hard.", reasoning_signature="sig=="),
+              ChatChunk(text="Answer."), ChatChunk(finish_reason="stop", usage=Usage(2, 5, 0, 3))]
+    events = run_stream(chunks)
+    kinds = [e["type"] for e in events]
+    assert kinds[2:8] == ["response.output_item.added", "response.reasoning_summary_part.added",
+                          "response.reasoning_summary_text.delta", "response.reasoning_summary_text.delta",
+                          "response.reasoning_summary_text.done", "response.reasoning_summary_part.done"]
+    final = Response.model_validate(events[-1]["response"])
+    assert [i.type for i in final.output] == ["reasoning", "message"]
+    assert final.output[0].summary[0].text == "Thinking hard." and final.output[0].encrypted_content == "sig=="
+    assert final.usage.output_tokens_details.reasoning_tokens == 3
+    whole = encode_response(ChatResponse("x", "", "Answer.", "stop", Usage(2, 5, 0, 3),
+                                         reasoning="Thinking hard.", reasoning_signature="sig=="), envelope())
+    assert whole == events[-1]["response"]
+
+
+def test_signature_only_reasoning_has_no_summary():
+    events = run_stream([ChatChunk(reasoning_signature="s"), ChatChunk(text="a"),
+                         ChatChunk(finish_reason="stop", usage=Usage())])
+    assert "response.reasoning_summary_part.added" not in [e["type"] for e in events]
+    whole = encode_response(ChatResponse("x", "", "a", "stop", Usage(), reasoning_signature="s"), envelope())
+    assert events[-1]["response"] == whole
