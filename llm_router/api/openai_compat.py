@@ -68,13 +68,17 @@ async def _sse(stream: ChatStream, encoder: openai_wire.ChunkEncoder) -> AsyncIt
 
 @router.get("/models")
 async def list_models(request: Request, principal: Annotated[Principal, Depends(api_principal)]) -> Response:
-    """The model names the caller can use, in OpenAI's list format (a virtual key sees only
-    the models it may use)."""
+    """The model names the caller can use, in OpenAI's list format, or Anthropic's when the
+    request carries ``anthropic-version`` (a virtual key sees only the models it may use)."""
     gateway: Gateway = request.app.state.gateway
     names = gateway.model_names()
     plane = request.app.state.admin
     if plane is not None:
         visible = set(plane.visible_models(principal, [name for name, _ in names]))
         names = [(name, owner) for name, owner in names if name in visible]
+    if "anthropic-version" in request.headers:  # an Anthropic client: Anthropic's list shape
+        from llm_router.api.anthropic_surface import models_response
+
+        return models_response(names)
     data = [{"id": name, "object": "model", "created": 0, "owned_by": owner} for name, owner in names]
     return Response(orjson.dumps({"object": "list", "data": data}), media_type="application/json")

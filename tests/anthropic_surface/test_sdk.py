@@ -257,8 +257,6 @@ async def test_dropped_fields_are_listed_for_other_providers(env, upstreams):
     assert upstreams["anthropic"].requests[-1].body["top_k"] == 3
 
 
-@pytest.mark.xfail(reason="GET /v1/models in Anthropic's shape when anthropic-version is sent: "
-                          "list_models must hand its names to anthropic_surface.models_response", strict=False)
 async def test_models_in_anthropic_shape(env):
     async with sdk(env) as client:
         page = await client.models.list()
