@@ -34,7 +34,13 @@ def allowed_by(patterns: Sequence[str] | None, name: str, targets: Sequence[Sequ
         return True
     if any(_matches(p, name) for p in patterns):
         return True
-    return bool(targets) and all(any(_matches(p, n) for p in patterns for n in names) for names in targets)
+    return bool(targets) and all(any(_matches(p, n) for p in patterns for n in _names(names))
+                                 for names in targets)
+
+
+def _names(target: str | Sequence[str]) -> Sequence[str]:
+    """A bare string is one name (never its characters): a flat list is read strictly."""
+    return (target,) if isinstance(target, str) else target
 
 
 def model_allowed(principal: Principal, name: str, targets: Sequence[Sequence[str]] = ()) -> bool:

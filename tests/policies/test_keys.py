@@ -29,6 +29,13 @@ def test_patterns(patterns, name, ok):
     assert allowed_by(patterns, name, targets(name)) is ok
 
 
+def test_a_flat_target_list_is_read_strictly_never_by_characters():
+    flat = ["openai-main", "openai/gpt-4.1"]
+    assert not allowed_by(["o", "p", "e", "n", "a", "i", "-", "m"], "smart", flat)
+    assert not allowed_by(["openai/*"], "smart", flat)  # every bare name must then be allowed
+    assert allowed_by(["openai/*", "openai-main"], "smart", flat)
+
+
 def test_key_and_team_lists_both_apply():
     blue = team(models=("smart", "fast"))
     alice = key(team_id=blue.id, models=("smart", "openai/*"))
