@@ -20,6 +20,7 @@ instance may still accept a revoked key; default 10), ``LLM_ROUTER_USAGE_FLUSH_I
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -75,6 +76,11 @@ class AdminPlane:
         self.settings = settings
         self.engine = engine
         self.database_schema = database_schema
+        url = async_url(settings.llm_router_database_url)
+        #: Where the data lives, for the start-up log (no password; SQLite: the absolute path).
+        self.database_location = describe_url(url)
+        if url.drivername.startswith("sqlite") and url.database:
+            self.database_location = f"SQLite file {os.path.abspath(url.database)}"
         self.repository = Repository(engine)
         self.ledger = Ledger(engine)
         self.owners = RequestOwners()
@@ -109,8 +115,7 @@ class AdminPlane:
 
     async def start(self) -> None:
         """Migrate the schema (unless disabled) and start the ledger writer."""
-        url = async_url(self.settings.llm_router_database_url)
-        log.info("admin plane on; database %s", describe_url(url))
+        log.info("admin plane on; database %s", self.database_location)
         if self.settings.llm_router_migrate_on_start:
             await upgrade(self.engine)
         self.usage_sink.start()

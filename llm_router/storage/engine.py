@@ -7,7 +7,11 @@ turns instead of racing."""
 
 from __future__ import annotations
 
+import asyncio
+import fcntl
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from alembic import command
@@ -79,7 +83,27 @@ def alembic_config(connection: Connection | None = None) -> Config:
 
 
 async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
-    """Bring the schema to ``revision`` (PostgreSQL: one replica at a time)."""
+    """Bring the schema to ``revision``, one process at a time: PostgreSQL under an advisory
+    lock, a SQLite file under an exclusive lock on ``<file>.migrate-lock``."""
+    database = engine.url.database if engine.dialect.name == "sqlite" else None
+    if database and database != ":memory:" and not database.startswith("file:"):
+        async with _file_lock(f"{database}.migrate-lock"):
+            await _upgrade_locked(engine, revision)
+    else:
+        await _upgrade_locked(engine, revision)
+
+
+@asynccontextmanager
+async def _file_lock(path: str) -> AsyncIterator[None]:
+    handle = await asyncio.to_thread(open, path, "a+b")
+    try:
+        await asyncio.to_thread(fcntl.flock, handle.fileno(), fcntl.LOCK_EX)
+        yield
+    finally:
+        handle.close()  # closing releases the lock
+
+
+async def _upgrade_locked(engine: AsyncEngine, revision: str) -> None:
     postgres = engine.dialect.name == "postgresql"
     async with engine.connect() as conn:
         if postgres:

@@ -54,8 +54,10 @@ async def test_upgrade_is_idempotent_and_downgrade_empties(engine: AsyncEngine):
         assert (await conn.execute(text("SELECT version_num FROM alembic_version"))).scalar() == "0001"
 
 
-async def test_replicas_migrating_together_take_turns_on_postgresql():
-    async with database_url("postgresql") as (url, schema):
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+async def test_replicas_migrating_together_take_turns(backend):
+    """PostgreSQL: advisory lock; SQLite: a lock file beside the database."""
+    async with database_url(backend) as (url, schema):
         engines = [make_engine(url, schema=schema) for _ in range(3)]
         try:
             await asyncio.gather(*(upgrade(e) for e in engines))
