@@ -32,13 +32,15 @@ log = logging.getLogger("llm_router.anthropic")
 DROPPED_HEADER = "x-llm-router-dropped-params"
 
 
-def _headers(outcome: Outcome, decoded: Decoded) -> dict[str, str]:
-    headers = {"x-llm-router-deployment": outcome.deployment.name,
-               "x-llm-router-attempts": str(outcome.attempts),
-               "request-id": current_request_id()}
+def _headers(ctx: RequestContext, outcome: Outcome, decoded: Decoded) -> dict[str, str]:
+    """Our headers; what the canonical request left out joins any other dropped names."""
     if decoded.dropped and outcome.deployment.provider != "anthropic":
-        headers[DROPPED_HEADER] = ",".join(decoded.dropped)
-    return headers
+        seen = ctx.response_headers.get(DROPPED_HEADER, "")
+        names = dict.fromkeys([*decoded.dropped, *filter(None, seen.split(","))])
+        ctx.response_headers[DROPPED_HEADER] = ",".join(names)
+    return {"x-llm-router-deployment": outcome.deployment.name,
+            "x-llm-router-attempts": str(outcome.attempts),
+            "request-id": current_request_id()}
 
 
 async def handle_messages(gateway: Gateway, ctx: RequestContext, raw: bytes, receive: Receive) -> Response:
@@ -54,7 +56,7 @@ async def handle_messages(gateway: Gateway, ctx: RequestContext, raw: bytes, rec
         model = stream.outcome.deployment.model
         encoder = anthropic_wire.StreamEncoder(message_id, model, estimate)
         return StreamBody(_sse(stream, encoder), "text/event-stream; charset=utf-8",
-                          {**_headers(stream.outcome, decoded), "cache-control": "no-cache"})
+                          {**_headers(ctx, stream.outcome, decoded), "cache-control": "no-cache"})
     result = await cancel_on_disconnect(receive, gateway.chat(body.model, decoded.request, ctx))
     if result is None:
         return Response(status_code=499)
@@ -64,7 +66,7 @@ async def handle_messages(gateway: Gateway, ctx: RequestContext, raw: bytes, rec
     else:
         model = response.model or outcome.deployment.model
         payload = anthropic_wire.message(response, message_id, model, estimate)
-    return Response(payload, media_type="application/json", headers=_headers(outcome, decoded))
+    return Response(payload, media_type="application/json", headers=_headers(ctx, outcome, decoded))
 
 
 async def _sse(stream: ChatStream, encoder: anthropic_wire.StreamEncoder) -> AsyncIterator[bytes]:
