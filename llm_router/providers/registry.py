@@ -20,8 +20,12 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Literal
 
 from llm_router.providers.anthropic.chat_model import AnthropicChatModel
+from llm_router.providers.azure.chat_model import AzureOpenAIChatModel
 from llm_router.providers.base import ChatModel
+from llm_router.providers.bedrock.chat_model import DEFAULT_URL as BEDROCK_DEFAULT_URL
+from llm_router.providers.bedrock.chat_model import BedrockChatModel
 from llm_router.providers.cohere.chat_model import CohereChatModel
+from llm_router.providers.gemini.chat_model import GeminiChatModel
 from llm_router.providers.local.chat_model import LocalChatModel
 from llm_router.providers.openai.chat_model import OpenAIChatModel, OpenAICompatibleChatModel
 
@@ -99,6 +103,43 @@ def openai_compatible(name: str, base_url: str, default_model: str = "", *, key_
     )
 
 
+def _hosted(name: str, base_url: str, model: str, rejected: frozenset[str] = frozenset(),
+            tools: bool = True) -> ProviderSpec:
+    return openai_compatible(name, base_url, model, key_required=True, capabilities=Capabilities(
+        supports_tools=tools, passthrough_format="openai", rejected_params=rejected))
+
+
+HOSTED: tuple[ProviderSpec, ...] = (
+    # console.groq.com/docs/openai: n must be 1; extras logprobs, logit_bias, top_logprobs refused
+    _hosted("groq", "https://api.groq.com/openai/v1", "llama-3.3-70b-versatile",
+            frozenset({"n"})),
+    # Mistral refuses fields it does not know (extra_forbidden): its seed is random_seed; extras
+    # logit_bias, logprobs, store, metadata, service_tier refused too
+    _hosted("mistral", "https://api.mistral.ai/v1", "mistral-small-latest",
+            frozenset({"seed", "user"})),
+    _hosted("deepseek", "https://api.deepseek.com/v1", "deepseek-chat", frozenset({"n"})),
+    _hosted("together", "https://api.together.xyz/v1", "meta-llama/Llama-3.3-70B-Instruct-Turbo"),
+    _hosted("fireworks", "https://api.fireworks.ai/inference/v1",
+            "accounts/fireworks/models/llama-v3p3-70b-instruct"),
+    _hosted("openrouter", "https://openrouter.ai/api/v1", "openrouter/auto"),
+    # grok-4 (a reasoning model) refuses stop, and the extras presence/frequency_penalty
+    _hosted("xai", "https://api.x.ai/v1", "grok-4",
+            frozenset({"stop"})),
+    # Perplexity's Sonar models take no function tools
+    _hosted("perplexity", "https://api.perplexity.ai", "sonar",
+            frozenset({"tools", "tool_choice", "parallel_tool_calls", "n"}),
+            tools=False),
+    # inference-docs.cerebras.ai: parallel_tool_calls, n; extras frequency/presence_penalty,
+    # logit_bias, service_tier refused
+    _hosted("cerebras", "https://api.cerebras.ai/v1", "llama-3.3-70b",
+            frozenset({"parallel_tool_calls", "n"})),
+    _hosted("deepinfra", "https://api.deepinfra.com/v1/openai", "meta-llama/Llama-3.3-70B-Instruct"),
+    _hosted("sambanova", "https://api.sambanova.ai/v1", "Meta-Llama-3.3-70B-Instruct",
+            frozenset({"n"})),
+    _hosted("nvidia-nim", "https://integrate.api.nvidia.com/v1", "meta/llama-3.3-70b-instruct"),
+)
+
+
 _ROWS: tuple[ProviderSpec, ...] = (
     ProviderSpec("openai", OpenAIChatModel, "OPENAI_API_KEY", "gpt-4.1-mini", "https://api.openai.com/v1",
                  "OPENAI_BASE_URL", "OPENAI_MODEL", capabilities=OPENAI_CAPABILITIES),
@@ -123,6 +164,26 @@ _ROWS: tuple[ProviderSpec, ...] = (
     openai_compatible("vllm", "http://localhost:8000/v1", local_server=True),
     openai_compatible("llamacpp", "http://localhost:8080/v1", local_server=True),
     openai_compatible("lmstudio", "http://localhost:1234/v1", local_server=True),
+    openai_compatible("sglang", "http://localhost:30000/v1", local_server=True),
+    # Google, AWS and Azure, each with its own wire or URLs (providers/gemini, bedrock, azure).
+    ProviderSpec("gemini", GeminiChatModel, "GEMINI_API_KEY", "gemini-2.5-flash",
+                 "https://generativelanguage.googleapis.com/v1beta", "GEMINI_BASE_URL", "GEMINI_MODEL",
+                 capabilities=Capabilities(rejected_params=frozenset({"n"}))),
+    # AWS credentials come from botocore's chain, or BEDROCK_API_KEY (a Bedrock API key) if set. The
+    # default endpoint follows AWS_REGION (else botocore's region): bedrock-runtime.{region}.amazonaws.com.
+    ProviderSpec("bedrock", BedrockChatModel, "BEDROCK_API_KEY",
+                 "us.anthropic.claude-sonnet-4-5-20250929-v1:0", BEDROCK_DEFAULT_URL, "BEDROCK_BASE_URL",
+                 "BEDROCK_MODEL",
+                 key_required=False, capabilities=Capabilities(rejected_params=frozenset({"n", "seed"})),
+                 option_variables=(("region", "AWS_REGION"),)),
+    # Azure OpenAI: the endpoint is the resource URL, the model the deployment name.
+    ProviderSpec("azure", AzureOpenAIChatModel, "AZURE_API_KEY", "", "https://YOUR-RESOURCE.openai.azure.com",
+                 "AZURE_BASE_URL", "AZURE_MODEL", capabilities=OPENAI_CAPABILITIES,
+                 option_variables=(("api_version", "AZURE_API_VERSION"),)),
+    # Hosted OpenAI-compatible APIs: data, not code. rejected_params are the request fields each
+    # documents (or is known) to refuse with a 400, so they get the parameter policy instead;
+    # OpenAI-only extras they also refuse are noted on the row (they pass through as extras).
+    *HOSTED,
 )
 
 

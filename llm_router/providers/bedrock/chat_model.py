@@ -44,6 +44,8 @@ from llm_router.providers.option import option
 DEFAULT_REGION = "us-east-1"
 HOST_REGION = re.compile(r"bedrock-runtime(?:-fips)?\.([a-z0-9-]+)\.amazonaws\.com")
 EVENT_STREAM = "application/vnd.amazon.eventstream"
+#: The registry's default endpoint; standing for "the endpoint of the configured region".
+DEFAULT_URL = "https://bedrock-runtime.us-east-1.amazonaws.com"
 EXPIRED = frozenset({"ExpiredTokenException", "ExpiredToken", "UnrecognizedClientException"})
 
 
@@ -65,9 +67,11 @@ class BedrockChatModel(HTTPChatModel):
 
     # ----- where and who -----
     def region(self) -> str:
-        """From the endpoint host, else the ``region`` option, else botocore's configuration."""
+        """From an endpoint that was set, else the ``region`` option (AWS_REGION), else
+        botocore's configuration (AWS_DEFAULT_REGION, the profile), else us-east-1."""
         if self._region is None:
-            found = HOST_REGION.search(self.deployment.base_url)
+            url = self.deployment.base_url
+            found = HOST_REGION.search(url) if url and url != DEFAULT_URL else None
             self._region = (found.group(1) if found else None) or option(self.deployment, "region") \
                 or get_session().get_config_variable("region") or DEFAULT_REGION
         return self._region
@@ -77,7 +81,9 @@ class BedrockChatModel(HTTPChatModel):
         the HTTP client will send it: yarl turns ``%3A`` back into ``:`` (``/`` in an ARN
         stays ``%2F``), and the signature must be computed over the path that is sent."""
         model = quote(self.deployment.model, safe="")
-        return str(URL(f"{self.deployment.base_url.rstrip('/')}/model/{model}/{operation}"))
+        url = self.deployment.base_url
+        base = default_base_url(self.region()) if not url or url == DEFAULT_URL else url
+        return str(URL(f"{base.rstrip('/')}/model/{model}/{operation}"))
 
     @property
     def url(self) -> str:
