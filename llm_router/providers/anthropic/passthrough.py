@@ -20,6 +20,8 @@ import orjson
 
 from llm_router.errors import ProviderError, UpstreamProtocolError
 from llm_router.messages import ChatChunk, ChatRequest, ChatResponse, WireBody, merge_chunks
+from llm_router.observability.state import current_state
+from llm_router.providers.base import StreamTranslator
 from llm_router.providers.sse import SSEDecoder
 
 if TYPE_CHECKING:
@@ -76,10 +78,12 @@ async def count_tokens(model: AnthropicChatModel, origin: WireBody) -> bytes:
 
 
 class RawFrames:
-    """Splits a byte stream at SSE event boundaries, keeping each event's exact bytes."""
+    """Splits a byte stream at SSE event boundaries, keeping each event's exact bytes. An
+    event longer than ``limit`` bytes is a protocol error (memory stays bounded)."""
 
-    def __init__(self) -> None:
+    def __init__(self, limit: int) -> None:
         self.buffer = b""
+        self.limit = limit
 
     def feed(self, data: bytes) -> list[bytes]:
         """The complete events (each with its terminating blank line) that ``data`` ends."""
@@ -88,6 +92,9 @@ class RawFrames:
         while True:
             ends = [i + len(sep) for sep in _BLANK_LINES if (i := self.buffer.find(sep)) >= 0]
             if not ends:
+                if len(self.buffer) > self.limit:
+                    raise UpstreamProtocolError(
+                        f"Upstream sent a stream event larger than {self.limit} bytes.")
                 return frames
             end = min(ends)
             frames.append(self.buffer[:end])
@@ -97,13 +104,22 @@ class RawFrames:
 async def stream(model: AnthropicChatModel, origin: WireBody) -> AsyncIterator[ChatChunk]:
     """The answer as it arrives: one chunk per upstream read, carrying its events' bytes."""
     translator = model.stream_translator()
+    try:
+        async for chunk in _stream(model, origin, translator):
+            yield chunk
+    finally:
+        _count_skipped(translator.skipped)
+
+
+async def _stream(model: AnthropicChatModel, origin: WireBody,
+                  translator: StreamTranslator) -> AsyncIterator[ChatChunk]:
     async with _post(model, origin) as upstream:
         if upstream.status != 200:
             raise model.error_for(upstream.status, upstream.headers, await upstream.read())
         if not upstream.headers.get("content-type", "").startswith("text/event-stream"):
             raise UpstreamProtocolError("Upstream did not answer with an event stream.",
                                         provider=model.provider)
-        frames, decoder = RawFrames(), SSEDecoder(model.max_event_bytes)
+        frames, decoder = RawFrames(model.max_event_bytes), SSEDecoder(model.max_event_bytes)
         async for data in upstream.iter_chunks():
             raw: list[bytes] = []
             chunks: list[ChatChunk] = []
@@ -124,6 +140,13 @@ async def stream(model: AnthropicChatModel, origin: WireBody) -> AsyncIterator[C
             if translator.done:
                 return
     raise UpstreamProtocolError("Upstream stream ended before its final event.", provider=model.provider)
+
+
+def _count_skipped(skipped: int) -> None:
+    """Unreadable events count on the request (``llm_router_sse_parse_errors_total``)."""
+    state = current_state()
+    if skipped and state is not None:
+        state.sse_parse_errors += skipped
 
 
 def _chunk(chunks: list[ChatChunk], raw: list[bytes]) -> ChatChunk:
