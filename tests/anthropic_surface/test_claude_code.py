@@ -69,7 +69,7 @@ def router(fakes: dict[str, Any], claude_fake: Any) -> Iterator[GatewayProcess]:
 
 
 def run_claude(claude: Path, router: GatewayProcess, prompt: str, workdir: Path, model: str | None,
-               bearer: bool) -> dict[str, Any]:
+               bearer: bool, ok: bool = True) -> dict[str, Any]:
     """Claude Code headless; its JSON result."""
     home = workdir / "home"
     home.mkdir(exist_ok=True)
@@ -81,7 +81,8 @@ def run_claude(claude: Path, router: GatewayProcess, prompt: str, workdir: Path,
         env["ANTHROPIC_MODEL"] = model
     done = subprocess.run([str(claude), "-p", prompt, "--output-format", "json"], cwd=workdir, env=env,
                           capture_output=True, text=True, timeout=180, stdin=subprocess.DEVNULL)
-    assert done.returncode == 0, (done.stdout[-2000:], done.stderr[-2000:], router.log_text()[-3000:])
+    if ok:
+        assert done.returncode == 0, (done.stdout[-2000:], done.stderr[-2000:], router.log_text()[-3000:])
     result: dict[str, Any] = json.loads(done.stdout)
     return result
 
@@ -120,3 +121,11 @@ def test_a_turn_that_reads_a_file(claude, router, upstreams, tmp_path, upstream,
     if upstream == "openai":
         tool = [m for m in last.body["messages"] if m["role"] == "tool"]
         assert tool and tool[0]["tool_call_id"] == "toolu_read_1"
+
+
+@pytest.mark.parametrize("upstream", ["anthropic", "openai"])
+def test_an_upstream_rate_limit_reaches_claude_code_as_one(claude, router, upstreams, tmp_path, upstream):
+    upstreams[upstream].enqueue(Reply(status=429, error_message="slow down please"))
+    result = run_claude(claude, router, "Say hello.", tmp_path, MODELS[upstream], False, ok=False)
+    assert result["is_error"] is True
+    assert result.get("api_error_status") == 429, result
