@@ -31,11 +31,19 @@ settings:
 """
 
 
+# The admin plane is on in this module (its ledger in a database); the data plane then needs a
+# key: the gateway key, a master key.
+ADMIN_KEY = "admin-secret-9" + "x" * 32
+MASTER_KEY = "gateway-master-key-1"
+
+
 @pytest.fixture(scope="module")
 def observed(fakes, tmp_path_factory) -> Iterator[GatewayProcess]:
     path: Path = tmp_path_factory.mktemp("obs") / "config.yaml"
     path.write_text(CONFIG)
-    env = {**provider_env(fakes), "LLM_ROUTER_ADMIN_KEY": "admin-secret-9"}
+    env = {**provider_env(fakes), "LLM_ROUTER_ADMIN_KEY": ADMIN_KEY, "LLM_ROUTER_API_KEY": MASTER_KEY,
+           "LLM_ROUTER_DATABASE_URL": f"sqlite:///{path.parent / 'ledger.db'}",
+           "LLM_ROUTER_USAGE_FLUSH_INTERVAL": "0.1"}
     with run_gateway(env, args=("--config", str(path))) as process:
         yield process
 
@@ -59,6 +67,7 @@ def delta(before, after, name, **labels) -> float:
 
 def chat(gateway, model, stream=False, request_id=None, **extra):
     headers = {"x-request-id": request_id} if request_id else {}
+    headers["authorization"] = f"Bearer {MASTER_KEY}"  # harmless where no key is set
     body = {"model": model, "messages": [{"role": "user", "content": "secret prompt text"}], "stream": stream,
             **extra}
     return httpx.post(gateway.url + "/v1/chat/completions", json=body, headers=headers, timeout=10)
@@ -160,7 +169,7 @@ def test_request_log_line_has_the_fields_and_no_secrets(observed, fakes):
     assert record["route"] == "smart" and record["status"] == 200
     log = observed.log_text()
     assert "secret prompt text" not in log and "model answer text" not in log
-    for key in (*CANARY.values(), "admin-secret-9"):
+    for key in (*CANARY.values(), ADMIN_KEY, MASTER_KEY):
         assert key not in log
 
 
@@ -174,7 +183,7 @@ def test_error_responses_carry_the_request_id_into_the_log(observed, fakes):
 
 def test_cancelled_stream_is_recorded(observed, fakes):
     fakes["openai"].enqueue(Reply(text="a b c d e f", stall_after=3))
-    with httpx.stream("POST", observed.url + "/v1/chat/completions", headers={"x-request-id": "obs-cancel"},
+    with httpx.stream("POST", observed.url + "/v1/chat/completions", headers={"x-request-id": "obs-cancel", "authorization": f"Bearer {MASTER_KEY}"},
                       json={"model": "openai-main", "stream": True,
                             "messages": [{"role": "user", "content": "x"}]}) as response:
         next(response.iter_raw())
@@ -187,11 +196,11 @@ def test_usage_api_totals_and_admin_key(observed, fakes):
     assert chat(observed, "cohere-cheap").status_code == 200
     assert httpx.get(observed.url + "/v1/usage").status_code == 401
     response = httpx.get(observed.url + "/v1/usage?group_by=provider&window=600",
-                         headers={"authorization": "Bearer admin-secret-9"})
+                         headers={"authorization": f"Bearer {ADMIN_KEY}"})
     assert response.status_code == 200
     cohere = next(row for row in response.json()["data"] if row["provider"] == "cohere")
     assert cohere["requests"] >= 1 and cohere["input_tokens"] >= 7
-    bad = httpx.get(observed.url + "/v1/usage?group_by=colour", headers={"authorization": "Bearer admin-secret-9"})
+    bad = httpx.get(observed.url + "/v1/usage?group_by=colour", headers={"authorization": f"Bearer {ADMIN_KEY}"})
     assert bad.status_code == 400
 
 
