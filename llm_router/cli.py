@@ -1,4 +1,4 @@
-"""The ``llm-router`` command: ``serve``, ``chat`` and ``check-config``."""
+"""The ``llm-router`` command: ``serve``, ``chat``, ``check-config`` and ``import-litellm``."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import os
 import sys
 import tempfile
 from collections.abc import Sequence
+from pathlib import Path
 
 from llm_router.admin_cli import ADMIN_COMMANDS, add_admin_parsers, run_admin
 from llm_router.chat_command import add_chat_parser, run_chat
@@ -30,6 +31,8 @@ def _parser() -> argparse.ArgumentParser:
     add_chat_parser(commands)
     check = commands.add_parser("check-config", help="validate a config file and print its routes")
     check.add_argument("file")
+    imports = commands.add_parser("import-litellm", help="print a LiteLLM config.yaml as our config file")
+    imports.add_argument("file")
     add_admin_parsers(commands)
     return parser
 
@@ -81,6 +84,21 @@ def check_config(args: argparse.Namespace) -> int:
     return 0
 
 
+def import_litellm_command(args: argparse.Namespace) -> int:
+    """Print our config for a LiteLLM config; what could not be mapped goes to stderr too."""
+    from llm_router.config.litellm_import import import_litellm
+
+    try:
+        text = Path(args.file).read_text()
+    except OSError as exc:
+        raise ConfigError(f"Cannot read config file {args.file}: {exc.strerror}.") from None
+    imported = import_litellm(text, args.file)
+    for item in imported.unsupported:
+        print(f"llm-router: {args.file}: not imported: {item}", file=sys.stderr)
+    print(imported.to_yaml(), end="")
+    return 0
+
+
 def describe_config(config: RouterConfig) -> str:
     """Human-readable routes and deployments."""
     lines = ["deployments:"]
@@ -104,6 +122,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return serve(args)
         if args.command == "chat":
             return run_chat(args)
+        if args.command == "import-litellm":
+            return import_litellm_command(args)
         if args.command in ADMIN_COMMANDS:
             return run_admin(args)
         return check_config(args)

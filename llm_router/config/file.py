@@ -14,6 +14,7 @@ from typing import Annotated, Any
 import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from llm_router.config.litellm_import import is_litellm, litellm_config_text
 from llm_router.errors import ConfigError
 from llm_router.providers.registry import PROVIDERS
 from llm_router.routing.strategies import Strategy
@@ -132,7 +133,11 @@ def load_config(path: str | Path, environ: Mapping[str, str] | None = None) -> C
         root = yaml.compose(text)
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: not valid YAML: {exc}") from None
-    data = _substitute(yaml.safe_load(text) or {}, environ, path, root)
+    data = yaml.safe_load(text) or {}
+    if is_litellm(data):  # a LiteLLM proxy config (model_list): read as ours, unmapped keys logged
+        text = litellm_config_text(text, str(path))
+        root, data = yaml.compose(text), yaml.safe_load(text)
+    data = _substitute(data, environ, path, root)
     try:
         config = ConfigFile.model_validate(data)
     except ValidationError as exc:
