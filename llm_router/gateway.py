@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import time
 
+from typing import TYPE_CHECKING
+
 from llm_router.messages import ChatRequest, ChatResponse
 from llm_router.observability.state import RequestState, current_state
 from llm_router.policies.base import PolicyChain, RequestContext
@@ -26,6 +28,9 @@ from llm_router.providers.base import ChatModel
 from llm_router.providers.embeddings import EmbedRequest, EmbedResponse, embed_batched, embedder_for
 from llm_router.routing.router import Outcome, Router
 from llm_router.routing.stream import ChatStream
+
+if TYPE_CHECKING:
+    from llm_router.api.responses_state import Store
 
 __all__ = ["ChatStream", "Gateway", "Outcome"]
 
@@ -38,6 +43,8 @@ class Gateway:
         self.router = router
         self.capture_content = capture_content
         self.policies = policies if policies is not None else PolicyChain()
+        #: Where the Responses surface keeps responses (set at start-up when there is a database).
+        self.response_store: Store | None = None
 
     def model_names(self) -> list[tuple[str, str]]:
         """Names a client can use and who serves each: routes, configured deployments,

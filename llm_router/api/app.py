@@ -25,7 +25,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp
 
-from llm_router.api import openai_compat, operations
+from llm_router.api import openai_compat, operations, responses_state
 from llm_router.api.auth import AdminGuard, api_principal
 from llm_router.api.edge import EdgeMiddleware, HeaderLimits
 from llm_router.api.endpoint import DataPlaneEndpoint
@@ -47,6 +47,7 @@ from llm_router.policies.base import PolicyChain
 from llm_router.providers.factory import ChatModelFactory
 from llm_router.providers.http import UpstreamClient
 from llm_router.routing.router import Router
+from llm_router.storage.responses import ResponseStore
 
 log = logging.getLogger("llm_router")
 VERSION = "0.1.0"
@@ -68,6 +69,8 @@ def create_app(settings: Settings | None = None, config_path: str | None = None,
     plane = admin_plane(router, prices)
     chain = PolicyChain(policy_chain(settings, plane))
     gateway = Gateway(router, capture_content=settings.llm_router_log_content, policies=chain)
+    if plane is not None:  # the Responses surface keeps responses in the same database
+        gateway.response_store = ResponseStore(plane.engine)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -109,6 +112,7 @@ def create_app(settings: Settings | None = None, config_path: str | None = None,
         app.include_router(module)
     if plane is not None:
         plane.install(app)
+        app.include_router(responses_state.router)  # GET /v1/responses/{id}
     _add_openapi(app, surfaces)
     _add_error_handlers(app)
     _add_middleware(app, settings, observer, surfaces)

@@ -8,23 +8,28 @@ named in ``x-llm-router-dropped-params``. Only what cannot be dropped is a 400 n
 ``tool_choice`` forcing a hosted tool, a ``file_id`` image, an input item type without a
 canonical equivalent.
 
-State: this gateway keeps no responses (yet), so ``previous_response_id`` is a 400 naming the
-parameter unless every deployment the model name may reach is OpenAI (which keeps its own);
-``store`` is echoed and nothing is kept.
+State (``api/responses_state.py``): with a database, a translated response whose request did
+not say ``store: false`` is kept, ``previous_response_id`` chains to it (its conversation is
+put in front of the new ``input``, for any provider) and ``GET /v1/responses/{id}`` returns it.
+A ``previous_response_id`` that is not kept here is passed on when every deployment the model
+name may reach is OpenAI (OpenAI keeps its own), and is otherwise a 400 naming the parameter.
 """
 
 from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
 
 import orjson
 from starlette.responses import Response
 from starlette.types import Receive
 
+from llm_router.api import responses_state as state
 from llm_router.api.errors import describe
-from llm_router.api.responses_schema import Decoded, decode, parse_request
+from llm_router.api.responses_schema import Decoded, ResponsesIn, decode, parse_request
 from llm_router.api.responses_wire import (
     Envelope,
     StreamEncoder,
@@ -33,10 +38,11 @@ from llm_router.api.responses_wire import (
     function_tools,
 )
 from llm_router.api.streaming import StreamBody, cancel_on_disconnect
-from llm_router.errors import InvalidRequest, ProviderError, RouterError
+from llm_router.errors import ProviderError, RouterError
 from llm_router.gateway import ChatStream, Gateway, Outcome
 from llm_router.observability.state import current_request_id
 from llm_router.policies.base import RequestContext
+from llm_router.storage.responses import StoredResponse
 
 log = logging.getLogger("llm_router.responses")
 DROPPED_HEADER = "x-llm-router-dropped-params"
@@ -44,35 +50,75 @@ DROPPED_HEADER = "x-llm-router-dropped-params"
 PASSTHROUGH = frozenset({"openai"})
 
 
+@dataclass(slots=True)
+class _Call:
+    """One request, ready to route."""
+
+    body: ResponsesIn
+    decoded: Decoded
+    envelope: Envelope
+    keep: Keeper | None
+
+
 async def handle_responses(gateway: Gateway, ctx: RequestContext, raw: bytes, receive: Receive) -> Response:
     """``POST /v1/responses``, whole or streamed."""
-    body = parse_request(raw)
-    decoded = decode(body, orjson.loads(raw))
-    if _may_translate(gateway, body.model):
-        if decoded.blocker is not None:
-            raise decoded.blocker
-        if body.previous_response_id is not None:
-            raise InvalidRequest(
-                f"Previous response with id '{body.previous_response_id[:100]}' not found: this gateway "
-                "keeps no responses for this model; send the whole conversation in 'input'.",
-                "previous_response_id", code="previous_response_not_found")
-    origin = decoded.request.origin.body if decoded.request.origin else {}
-    envelope = Envelope("resp_" + secrets.token_hex(24), body.model,
-                        echo_fields(origin, function_tools(origin)))
-    if body.stream:
-        stream = await cancel_on_disconnect(receive, gateway.stream(body.model, decoded.request, ctx))
+    call = await _prepare(gateway, ctx, raw)
+    name, request = call.body.model, call.decoded.request
+    if call.body.stream:
+        stream = await cancel_on_disconnect(receive, gateway.stream(name, request, ctx))
         if stream is None:
             return Response(status_code=499)
-        envelope.model = stream.outcome.deployment.model
-        return StreamBody(_sse(stream, StreamEncoder(envelope)), "text/event-stream",
-                          _headers(stream.outcome, decoded, ctx))
-    result = await cancel_on_disconnect(receive, gateway.chat(body.model, decoded.request, ctx))
+        call.envelope.model = stream.outcome.deployment.model
+        return StreamBody(_sse(stream, StreamEncoder(call.envelope), call.keep), "text/event-stream",
+                          _headers(stream.outcome, call.decoded, ctx))
+    result = await cancel_on_disconnect(receive, gateway.chat(name, request, ctx))
     if result is None:
         return Response(status_code=499)
     response, outcome = result
-    envelope.model = outcome.deployment.model
-    payload = response.raw or orjson.dumps(encode_response(response, envelope))
-    return Response(payload, media_type="application/json", headers=_headers(outcome, decoded, ctx))
+    headers = _headers(outcome, call.decoded, ctx)
+    if response.raw is not None:
+        return Response(response.raw, media_type="application/json", headers=headers)
+    call.envelope.model = outcome.deployment.model
+    answer = encode_response(response, call.envelope)
+    if call.keep is not None:
+        await call.keep(answer)
+    return Response(orjson.dumps(answer), media_type="application/json", headers=headers)
+
+
+async def _prepare(gateway: Gateway, ctx: RequestContext, raw: bytes) -> _Call:
+    """Validate and decode; chain a stored previous response; refuse what cannot be sent."""
+    body = parse_request(raw)
+    data: dict[str, Any] = orjson.loads(raw)
+    previous, translated = body.previous_response_id, _may_translate(gateway, body.model)
+    store, owner = gateway.response_store, ctx.principal.key_id
+    chained = await state.history(store, previous, owner) if previous is not None else None
+    if chained is not None:  # the stored conversation goes in front of the new input
+        data = {k: v for k, v in data.items() if k != "previous_response_id"}
+        data["input"] = [*chained, *state.input_items(body.input)]
+        body = body.model_copy(update={"input": data["input"], "previous_response_id": None})
+    elif previous is not None and translated:
+        raise state.not_found(previous)
+    decoded = decode(body, data)
+    if translated and decoded.blocker is not None:
+        raise decoded.blocker
+    echo = echo_fields(data, function_tools(data)) | {"previous_response_id": previous}
+    envelope = Envelope("resp_" + secrets.token_hex(24), body.model, echo)
+    keep = None
+    if store is not None and body.store is not False:
+        keep = _keeper(store, owner, body.model, state.input_items(body.input))
+    return _Call(body, decoded, envelope, keep)
+
+
+Keeper = Callable[[dict[str, Any]], Awaitable[None]]
+
+
+def _keeper(store: state.Store, owner: str | None, model: str, items: list[dict[str, Any]]) -> Keeper:
+    """Keeps a final response with its conversation (input items, then its output)."""
+
+    async def keep(response: dict[str, Any]) -> None:
+        await store.put(StoredResponse(response["id"], owner, model, [*items, *response["output"]], response))
+
+    return keep
 
 
 def _may_translate(gateway: Gateway, name: str) -> bool:
@@ -96,8 +142,9 @@ def _headers(outcome: Outcome, decoded: Decoded, ctx: RequestContext) -> dict[st
     return headers
 
 
-async def _sse(stream: ChatStream, encoder: StreamEncoder) -> AsyncIterator[bytes]:
-    """The client's events: the upstream's own bytes for a pass-through, encoded otherwise."""
+async def _sse(stream: ChatStream, encoder: StreamEncoder, keep: Keeper | None) -> AsyncIterator[bytes]:
+    """The client's events: the upstream's own bytes for a pass-through, encoded otherwise
+    (a kept response is stored before its terminal event leaves)."""
     started = passthrough = False
     try:
         async for chunk in stream:
@@ -106,6 +153,9 @@ async def _sse(stream: ChatStream, encoder: StreamEncoder) -> AsyncIterator[byte
                 if not passthrough:
                     yield encoder.start()
             frame = (chunk.raw or b"") if passthrough else encoder.encode(chunk)
+            if keep is not None and encoder.final is not None:
+                await keep(encoder.final)
+                keep = None
             if frame:
                 yield frame
     except ProviderError as exc:

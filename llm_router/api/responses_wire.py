@@ -139,6 +139,8 @@ class StreamEncoder:
         self.open_calls: list[int] = []  # output indexes of open function_call items
         self.calls: dict[int, int] = {}  # canonical tool-call index -> output index
         self.done = False
+        #: The final ``response`` object, once the terminal event is encoded (not for a failure).
+        self.final: dict[str, Any] | None = None
 
     def event(self, kind: str, **payload: Any) -> bytes:
         data = {"type": kind, "sequence_number": self.seq, **payload}
@@ -291,5 +293,5 @@ class StreamEncoder:
             out += self._open_message()
         out += self._close_message(item_status) + self._close_calls(item_status)
         self.done = True
-        response = self.envelope.response(status, self.items, usage or Usage(), reason)
-        return out + self.event(f"response.{status}", response=response)
+        self.final = self.envelope.response(status, self.items, usage or Usage(), reason)
+        return out + self.event(f"response.{status}", response=self.final)

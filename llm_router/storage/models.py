@@ -1,8 +1,8 @@
 """The tables (SQLAlchemy 2 declarative). Changing them needs a new Alembic migration.
 
 Money is ``BigInteger`` micro-dollars; times are UTC (``UtcDateTime`` makes SQLite, which
-keeps no zone, hand back aware datetimes too). A ``responses`` table (stored Responses API
-objects) will be a later migration."""
+keeps no zone, hand back aware datetimes too). ``responses`` (migration 0002) keeps the
+Responses API objects made through the gateway (``llm_router/storage/responses.py``)."""
 
 from __future__ import annotations
 
@@ -128,4 +128,20 @@ class AuditRow(Base):
     target_id: Mapped[str] = mapped_column(sa.String(40), nullable=False, index=True)
     before: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON, nullable=True)
     after: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, nullable=False, default=utcnow, index=True)
+
+
+class ResponseRow(Base):
+    """A Responses API object the gateway made (a translated answer, ``store`` not false), and
+    the conversation that led to it as Responses items (input and output, instructions left
+    out), for ``previous_response_id`` and ``GET /v1/responses/{id}``. Conversation content:
+    kept only because the client asked for it (``store``); readable only by the same key."""
+
+    __tablename__ = "responses"
+
+    id: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    key_id: Mapped[str | None] = mapped_column(sa.String(40), nullable=True)
+    model: Mapped[str] = mapped_column(sa.String(256), nullable=False)
+    items: Mapped[list[Any]] = mapped_column(sa.JSON, nullable=False)
+    body: Mapped[dict[str, Any]] = mapped_column(sa.JSON, nullable=False)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, nullable=False, default=utcnow, index=True)

@@ -51,7 +51,7 @@ async def test_upgrade_is_idempotent_and_downgrade_empties(engine: AsyncEngine):
     assert set(tables) <= {"alembic_version"}
     await upgrade(engine)
     async with engine.connect() as conn:
-        assert (await conn.execute(text("SELECT version_num FROM alembic_version"))).scalar() == "0001"
+        assert (await conn.execute(text("SELECT version_num FROM alembic_version"))).scalar() == "0002"
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
