@@ -12,7 +12,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -59,7 +59,8 @@ def run_gateway(env: dict[str, str], args: tuple[str, ...] = (),
 
 
 @contextmanager
-def _environment(env: dict[str, str]) -> Iterator[None]:
+def environment(env: dict[str, str]) -> Iterator[None]:
+    """Exactly ``env`` (plus PATH and HOME) in os.environ, for code that reads it."""
     saved = dict(os.environ)
     os.environ.clear()
     os.environ.update({k: saved[k] for k in ("PATH", "HOME") if k in saved}, **env)
@@ -77,7 +78,7 @@ def _in_thread(env: dict[str, str], config: str | None) -> Iterator[GatewayProce
     port = free_port()
     workdir = Path(tempfile.mkdtemp(prefix="llm-router-test-"))
     log_path = workdir / "gateway.log"
-    with _environment(env):
+    with environment(env):
         settings = Settings(_env_file=None)  # type: ignore[call-arg]
         app = create_app(settings, config, configure_logging=False)
     logging.getLogger("llm_router").setLevel(settings.llm_router_log_level.upper())
@@ -100,16 +101,7 @@ def _in_thread(env: dict[str, str], config: str | None) -> Iterator[GatewayProce
 
 
 def _wait_started(gateway: GatewayProcess, thread: threading.Thread) -> None:
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        if not thread.is_alive():
-            raise RuntimeError("gateway thread exited during start-up:\n" + gateway.log_text())
-        try:
-            if httpx.get(gateway.url + "/health", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            time.sleep(0.05)
-    raise RuntimeError("gateway did not become healthy:\n" + gateway.log_text())
+    _wait_until_healthy(gateway, lambda: not thread.is_alive())
 
 
 @contextmanager
@@ -136,9 +128,14 @@ def _subprocess(env: dict[str, str], args: tuple[str, ...]) -> Iterator[GatewayP
 
 
 def _wait_healthy(gateway: GatewayProcess, process: subprocess.Popen[bytes]) -> None:
+    _wait_until_healthy(gateway, lambda: process.poll() is not None)
+
+
+def _wait_until_healthy(gateway: GatewayProcess, exited: Callable[[], bool]) -> None:
+    """Poll /health (20 s at most); fail at once if the server ``exited``."""
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
-        if process.poll() is not None:
+        if exited():
             raise RuntimeError("gateway exited during start-up:\n" + gateway.log_text())
         try:
             if httpx.get(gateway.url + "/health", timeout=1).status_code == 200:

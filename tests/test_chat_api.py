@@ -94,7 +94,7 @@ def test_chat_without_trailing_slash_is_not_redirected(gateway):
 
 
 def test_unknown_model_is_400_naming_choices(gateway):
-    response = post_chat(gateway, message="hi", chat_model_name="gemini")
+    response = post_chat(gateway, message="hi", chat_model_name="nonesuch")
     assert response.status_code == 400
     error = response.json()["error"]
     assert "openai" in error["message"] and "anthropic" in error["message"] and "cohere" in error["message"]

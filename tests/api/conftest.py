@@ -3,9 +3,8 @@ configured from an environment dictionary, against the loopback fakes."""
 
 from __future__ import annotations
 
-import os
-from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import httpx
@@ -14,21 +13,9 @@ import pytest
 from llm_router.api.app import create_app
 from llm_router.config.settings import Settings
 from tests.conftest import provider_env
+from tests.gateway_process import environment
 
 AppFactory = Callable[..., "asynccontextmanager[httpx.AsyncClient]"]
-
-
-@contextmanager
-def environment(env: dict[str, str]) -> Iterator[None]:
-    """Exactly ``env`` (plus PATH/HOME) in os.environ while settings are read."""
-    saved = dict(os.environ)
-    os.environ.clear()
-    os.environ.update({k: saved[k] for k in ("PATH", "HOME") if k in saved}, **env)
-    try:
-        yield
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
 
 
 def settings_from(env: dict[str, str]) -> Settings:
