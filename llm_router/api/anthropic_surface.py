@@ -19,7 +19,8 @@ from starlette.responses import Response
 from starlette.types import Receive
 
 from llm_router.api import anthropic_wire, token_count
-from llm_router.api.anthropic_schema import Decoded, decode, parse_count, parse_messages
+from llm_router.api.anthropic_decode import Decoded, decode
+from llm_router.api.anthropic_schema import parse_count, parse_messages
 from llm_router.api.errors import describe, error_body
 from llm_router.api.streaming import StreamBody, cancel_on_disconnect
 from llm_router.errors import ProviderError

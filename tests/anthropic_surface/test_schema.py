@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from llm_router.api.anthropic_schema import decode, parse_count, parse_messages
+from llm_router.api.anthropic_decode import decode
+from llm_router.api.anthropic_schema import parse_count, parse_messages
 from llm_router.errors import InvalidRequest
 from llm_router.messages import ImagePart, TextPart, ToolCall, ToolChoice
 
