@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from typing import Annotated
 
 import orjson
@@ -19,17 +20,21 @@ from llm_router.api.openai_schema import parse_request, to_canonical
 from llm_router.api.streaming import StreamBody, cancel_on_disconnect
 from llm_router.errors import ProviderError
 from llm_router.gateway import ChatStream, Gateway, Outcome
-from llm_router.messages import WireBody
+from llm_router.messages import ChatRequest, WireBody
 from llm_router.observability.state import current_request_id
 from llm_router.policies.base import Principal, RequestContext
+from llm_router.providers import params
 
 log = logging.getLogger("llm_router.openai")
 router = APIRouter(prefix="/v1")
 
 
-def _headers(outcome: Outcome) -> dict[str, str]:
-    return {"x-llm-router-deployment": outcome.deployment.name,
-            "x-llm-router-attempts": str(outcome.attempts)}
+def _headers(outcome: Outcome, request: ChatRequest) -> dict[str, str]:
+    """The routing headers, and ``x-llm-router-dropped-params`` naming what the parameter
+    policy dropped on the deployment that answered (``providers/params.py``)."""
+    d = outcome.deployment
+    dropped = params.dropped_header(d.provider, replace(request, model=d.model), d.options.drop_params)
+    return {"x-llm-router-deployment": d.name, "x-llm-router-attempts": str(outcome.attempts), **dropped}
 
 
 async def handle_completions(gateway: Gateway, ctx: RequestContext, raw: bytes,
@@ -45,13 +50,13 @@ async def handle_completions(gateway: Gateway, ctx: RequestContext, raw: bytes,
             return Response(status_code=499)
         encoder = openai_wire.ChunkEncoder(completion_id, stream.outcome.deployment.model,
                                            canonical.include_usage)
-        return StreamBody(_sse(stream, encoder), "text/event-stream", _headers(stream.outcome))
+        return StreamBody(_sse(stream, encoder), "text/event-stream", _headers(stream.outcome, canonical))
     result = await cancel_on_disconnect(receive, gateway.chat(body.model, canonical, ctx))
     if result is None:
         return Response(status_code=499)
     response, outcome = result
     payload = response.raw or openai_wire.completion(response, completion_id, outcome.deployment.model)
-    return Response(payload, media_type="application/json", headers=_headers(outcome))
+    return Response(payload, media_type="application/json", headers=_headers(outcome, canonical))
 
 
 async def _sse(stream: ChatStream, encoder: openai_wire.ChunkEncoder) -> AsyncIterator[bytes]:

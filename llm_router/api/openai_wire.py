@@ -30,11 +30,17 @@ def usage_to_wire(usage: Usage) -> dict[str, Any]:
         "completion_tokens_details": {"reasoning_tokens": usage.reasoning_tokens, "audio_tokens": 0,
                                       "accepted_prediction_tokens": 0, "rejected_prediction_tokens": 0},
     }
+    if usage.estimated:
+        wire["estimated"] = True
+    return wire
 
 
 def completion(response: ChatResponse, completion_id: str, model: str) -> bytes:
     """A complete ``chat.completion`` body."""
     message: dict[str, Any] = {"role": "assistant", "content": response.text or None, "refusal": None}
+    if response.reasoning:
+        # The convention of LangChain, LiteLLM and the DeepSeek/vLLM servers.
+        message["reasoning_content"] = response.reasoning
     if response.tool_calls:
         message["tool_calls"] = [
             {"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments}}
@@ -92,6 +98,8 @@ class ChunkEncoder:
             delta["content"] = chunk.text if chunk.text or not chunk.tool_calls else None
         elif chunk.text:
             delta["content"] = chunk.text
+        if chunk.reasoning:
+            delta["reasoning_content"] = chunk.reasoning
         if chunk.tool_calls:
             delta["tool_calls"] = [_tool_delta(d.index, d.id, d.name, d.arguments) for d in chunk.tool_calls]
         return delta

@@ -150,7 +150,7 @@ _ROWS: tuple[ProviderSpec, ...] = (
                  option_variables=(("anthropic_version", "ANTHROPIC_VERSION"),)),
     ProviderSpec("cohere", CohereChatModel, "COHERE_API_KEY", "command-a-03-2025", "https://api.cohere.com",
                  "COHERE_BASE_URL", "COHERE_MODEL",
-                 capabilities=Capabilities(rejected_params=frozenset({"n", "parallel_tool_calls"}))),
+                 capabilities=Capabilities(rejected_params=frozenset({"n"}))),
     # Any other OpenAI-compatible server, named in a config file with its base_url.
     ProviderSpec("openai-compatible", OpenAICompatibleChatModel, None, "", None, None, key_required=False,
                  openai_compatible=True, from_environment=False, capabilities=OPENAI_CAPABILITIES),

@@ -13,15 +13,18 @@ from tests.providers.helpers import RICH_REQUEST, load_json, run_stream
 
 
 def test_request_body() -> None:
+    body = translate.request_to_body(replace(RICH_REQUEST, tools=(), tool_choice=None), stream=True)
+    assert body["response_format"]["type"] == "json_object"
+    assert body["response_format"]["json_schema"]["properties"] == {"a": {"type": "string"}}
     body = translate.request_to_body(RICH_REQUEST, stream=True)
-    assert body["messages"][0] == {"role": "system", "content": "Be terse."}
+    # Cohere refuses response_format with tools: the schema becomes an instruction.
+    assert "response_format" not in body
+    assert body["messages"][0]["content"].startswith("Be terse.\n\n" + translate.FORMAT_INSTRUCTION)
     assert [m["role"] for m in body["messages"]] == ["system", "user", "assistant", "tool", "user"]
     assert body["messages"][1]["content"][1]["type"] == "image_url"
     assert body["messages"][3] == {"role": "tool", "content": "18C and sunny", "tool_call_id": "call_1"}
     assert body["p"] == 0.9 and body["stop_sequences"] == ["END"] and body["max_tokens"] == 300
     assert body["tool_choice"] == "REQUIRED"
-    assert body["response_format"]["type"] == "json_object"
-    assert body["response_format"]["json_schema"]["properties"] == {"a": {"type": "string"}}
     assert body["stream"] is True
 
 

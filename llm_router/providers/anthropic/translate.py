@@ -23,6 +23,7 @@ from llm_router.messages import (
     ToolCallDelta,
     Usage,
 )
+from llm_router.providers import params
 from llm_router.providers.events import EventTranslator, as_dict, as_int, as_opt_str, as_str
 from llm_router.providers.sse import SSEEvent
 
@@ -96,14 +97,19 @@ def messages_to_wire(messages: tuple[Message, ...]) -> tuple[str | None, list[di
 
 
 def request_to_body(request: ChatRequest, stream: bool, drop_unsupported: bool = False) -> dict[str, Any]:
-    """The Messages body for a canonical request; 400 for what Anthropic cannot honour."""
-    _check_supported(request, drop_unsupported)
+    """The Messages body for a canonical request; what Anthropic cannot honour is mapped,
+    dropped or refused (400) by the parameter policy (``providers/params.py``)."""
+    params.decide("anthropic", request, drop_unsupported)
     system, messages = messages_to_wire(request.messages)
     body: dict[str, Any] = {
         "model": request.model,
         "max_tokens": request.max_tokens or DEFAULT_MAX_TOKENS,
         "messages": messages,
     }
+    budget = params.anthropic_thinking_budget(request)
+    if budget is not None:
+        body["thinking"] = {"type": "enabled", "budget_tokens": budget}
+        body["max_tokens"] = budget + (request.max_tokens or DEFAULT_MAX_TOKENS)
     if system:
         body["system"] = system
     if stream:
@@ -114,24 +120,17 @@ def request_to_body(request: ChatRequest, stream: bool, drop_unsupported: bool =
         body["top_p"] = request.top_p
     if request.stop:
         body["stop_sequences"] = list(request.stop)
-    if request.user:
-        body["metadata"] = {"user_id": request.user}
+    user_id = params.anthropic_user_id(request)
+    if user_id:
+        body["metadata"] = {"user_id": user_id}
+    tier = request.extra.get("service_tier")
+    if isinstance(tier, str) and tier in params.ANTHROPIC_SERVICE_TIER:
+        body["service_tier"] = params.ANTHROPIC_SERVICE_TIER[tier]
     _tools_to_wire(request, body)
     if request.response_format is not None and request.response_format.type != "text":
         schema = request.response_format.schema or {"type": "object"}
         body["output_config"] = {"format": {"type": "json_schema", "schema": schema}}
     return body
-
-
-def _check_supported(request: ChatRequest, drop: bool) -> None:
-    if drop:
-        return
-    if request.n not in (None, 1):
-        raise InvalidRequest("Anthropic models cannot return n > 1 choices.", "n")
-    if request.seed is not None:
-        raise InvalidRequest("Anthropic models do not support 'seed'.", "seed")
-    for key in request.extra:
-        raise InvalidRequest(f"Parameter '{key}' is not supported by Anthropic.", key)
 
 
 def _tools_to_wire(request: ChatRequest, body: dict[str, Any]) -> None:
@@ -171,12 +170,19 @@ def response_from_body(body: dict[str, Any]) -> ChatResponse:
     """The canonical response for a Messages ``message`` body."""
     text: list[str] = []
     calls: list[ToolCall] = []
+    thinking: list[str] = []
+    signature = ""
     for block in body["content"]:
         if block.get("type") == "text":
             text.append(block["text"])
         elif block.get("type") == "tool_use":
             calls.append(ToolCall(block["id"], block["name"], orjson.dumps(block.get("input", {})).decode()))
+        elif block.get("type") == "thinking":
+            thinking.append(str(block.get("thinking") or ""))
+            signature = str(block.get("signature") or signature)
     return ChatResponse(
+        reasoning="".join(thinking),
+        reasoning_signature=signature,
         id=str(body.get("id", "")),
         model=str(body.get("model", "")),
         text="".join(text),
@@ -227,6 +233,8 @@ class AnthropicStreamTranslator(EventTranslator):
             return [self._chunk(tool_calls=(delta,))]
         if block.get("type") == "text" and block.get("text"):
             return [self._chunk(text=as_str(block["text"]))]
+        if block.get("type") == "thinking" and block.get("thinking"):
+            return [self._chunk(reasoning=as_str(block["thinking"]))]
         return []
 
     def _on_content_block_delta(self, data: dict[str, Any]) -> list[ChatChunk]:
@@ -236,6 +244,10 @@ class AnthropicStreamTranslator(EventTranslator):
         if delta.get("type") == "input_json_delta" and delta.get("partial_json"):
             index = self.tool_index.get(as_int(data.get("index")), 0)
             return [self._chunk(tool_calls=(ToolCallDelta(index, arguments=as_str(delta["partial_json"])),))]
+        if delta.get("type") == "thinking_delta" and delta.get("thinking"):
+            return [self._chunk(reasoning=as_str(delta["thinking"]))]
+        if delta.get("type") == "signature_delta" and delta.get("signature"):
+            return [ChatChunk(reasoning_signature=as_str(delta["signature"]), id=self.id, model=self.model)]
         return []
 
     def _on_message_delta(self, data: dict[str, Any]) -> list[ChatChunk]:
@@ -263,5 +275,7 @@ class AnthropicStreamTranslator(EventTranslator):
         message = str(error.get("message") or "Upstream stream error.")
         raise classify_inband("anthropic", kind if isinstance(kind, str) else None, message)
 
-    def _chunk(self, text: str = "", tool_calls: tuple[ToolCallDelta, ...] = ()) -> ChatChunk:
-        return ChatChunk(text=text, tool_calls=tool_calls, id=self.id, model=self.model)
+    def _chunk(self, text: str = "", tool_calls: tuple[ToolCallDelta, ...] = (),
+               reasoning: str = "") -> ChatChunk:
+        return ChatChunk(text=text, tool_calls=tool_calls, id=self.id, model=self.model,
+                         reasoning=reasoning)

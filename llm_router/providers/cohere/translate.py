@@ -6,7 +6,10 @@ https://docs.cohere.com/v2/docs/streaming
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
+
+import orjson
 
 from llm_router.errors import InvalidRequest, classify_inband
 from llm_router.messages import (
@@ -21,11 +24,18 @@ from llm_router.messages import (
     ToolCallDelta,
     Usage,
 )
+from llm_router.providers import params
 from llm_router.providers.events import EventTranslator, as_dict, as_int, as_opt_str, as_str
 from llm_router.providers.sse import SSEEvent
 
 # OpenAI parameters Cohere accepts under the same name.
 PASSED_THROUGH = ("frequency_penalty", "presence_penalty")
+#: Cohere refuses ``response_format`` together with tools; the schema then goes to the system
+#: message as an instruction (the API does not enforce it).
+FORMAT_INSTRUCTION = "When you give your final answer (not a tool call), answer with only a JSON object"
+
+INVALID_PREFIX = "invalid request: "
+DOUBLED_PREFIX = INVALID_PREFIX * 2
 
 FINISH_REASONS: dict[str, FinishReason] = {
     "COMPLETE": "stop", "STOP_SEQUENCE": "stop", "MAX_TOKENS": "length",
@@ -63,12 +73,18 @@ def message_to_wire(message: Message) -> dict[str, Any]:
 
 
 def request_to_body(request: ChatRequest, stream: bool, drop_unsupported: bool = False) -> dict[str, Any]:
-    """The Chat v2 body for a canonical request; 400 for what Cohere cannot honour."""
-    systems = [m for m in request.messages if m.role == "system"]
+    """The Chat v2 body for a canonical request; what Cohere cannot honour is mapped, dropped
+    or refused (400) by the parameter policy (``providers/params.py``)."""
+    params.decide("cohere", request, drop_unsupported)
+    systems = [m.text() for m in request.messages if m.role == "system"]
     others = [m for m in request.messages if m.role != "system"]
+    fmt = request.response_format
+    formatted = fmt is not None and fmt.type != "text"
+    if formatted and request.tools:
+        systems.append(_format_instruction(request))
     messages = []
     if systems:
-        messages.append({"role": "system", "content": "\n\n".join(m.text() for m in systems)})
+        messages.append({"role": "system", "content": "\n\n".join(systems)})
     messages.extend(message_to_wire(m) for m in others)
     body: dict[str, Any] = {"model": request.model, "messages": messages, "stream": stream}
     if request.temperature is not None:
@@ -81,29 +97,55 @@ def request_to_body(request: ChatRequest, stream: bool, drop_unsupported: bool =
         body["stop_sequences"] = list(request.stop)
     if request.seed is not None:
         body["seed"] = request.seed
-    _check_supported(request, drop_unsupported)
     for key in PASSED_THROUGH:
         if key in request.extra:
             body[key] = request.extra[key]
+    _thinking_to_wire(request, body)
     _tools_to_wire(request, body, drop_unsupported)
-    fmt = request.response_format
-    if fmt is not None and fmt.type != "text":
+    if fmt is not None and formatted and not request.tools:
         body["response_format"] = {"type": "json_object"}
         if fmt.schema:
             body["response_format"]["json_schema"] = fmt.schema
     return body
 
 
-def _check_supported(request: ChatRequest, drop: bool) -> None:
-    if drop:
+def _format_instruction(request: ChatRequest) -> str:
+    fmt = request.response_format
+    schema = fmt.schema if fmt is not None else None
+    if not schema:
+        return FORMAT_INSTRUCTION + "."
+    return f"{FORMAT_INSTRUCTION} matching this JSON schema:\n{orjson.dumps(schema).decode()}"
+
+
+def _thinking_to_wire(request: ChatRequest, body: dict[str, Any]) -> None:
+    """``reasoning_effort`` → ``thinking`` on Cohere's reasoning models (``none``: disabled)."""
+    level = params.effort(request)
+    if level is None or not params.cohere_takes_thinking(request.model):
         return
-    if request.n not in (None, 1):
-        raise InvalidRequest("Cohere models cannot return n > 1 choices.", "n")
-    if request.parallel_tool_calls is False:
-        raise InvalidRequest("Cohere cannot disable parallel tool calls.", "parallel_tool_calls")
-    for key in request.extra:
-        if key not in PASSED_THROUGH:
-            raise InvalidRequest(f"Parameter '{key}' is not supported by Cohere.", key)
+    if level == "none":
+        body["thinking"] = {"type": "disabled"}
+    else:
+        body["thinking"] = {"type": "enabled", "token_budget": params.COHERE_THINKING_BUDGET[level]}
+
+
+def first_call_only(request: ChatRequest, response: ChatResponse) -> ChatResponse:
+    """``parallel_tool_calls: false`` honoured: Cohere is asked as usual, one call is returned."""
+    if request.parallel_tool_calls is False and len(response.tool_calls) > 1:
+        return replace(response, tool_calls=response.tool_calls[:1])
+    return response
+
+
+def first_call_chunk(request: ChatRequest, chunk: ChatChunk) -> ChatChunk | None:
+    """The streamed form of :func:`first_call_only`: fragments of later calls are left out
+    (None: nothing of the chunk is left)."""
+    if request.parallel_tool_calls is not False or not chunk.tool_calls:
+        return chunk
+    calls = tuple(d for d in chunk.tool_calls if d.index == 0)
+    if len(calls) == len(chunk.tool_calls):
+        return chunk
+    if not calls and not (chunk.text or chunk.reasoning or chunk.finish_reason or chunk.usage):
+        return None
+    return replace(chunk, tool_calls=calls)
 
 
 def _tools_to_wire(request: ChatRequest, body: dict[str, Any], drop: bool) -> None:
@@ -142,7 +184,9 @@ def usage_from_wire(usage: dict[str, Any] | None) -> Usage:
 def response_from_body(body: dict[str, Any]) -> ChatResponse:
     """The canonical response for a Chat v2 body."""
     message = body["message"]
-    text = "".join(c.get("text", "") for c in message.get("content") or () if c.get("type") == "text")
+    content = message.get("content") or ()
+    text = "".join(c.get("text", "") for c in content if c.get("type") == "text")
+    thinking = "".join(str(c.get("thinking") or "") for c in content if c.get("type") == "thinking")
     calls = tuple(
         ToolCall(c["id"], c["function"]["name"], c["function"].get("arguments") or "{}")
         for c in message.get("tool_calls") or ()
@@ -154,12 +198,16 @@ def response_from_body(body: dict[str, Any]) -> ChatResponse:
         finish_reason=FINISH_REASONS.get(body.get("finish_reason") or "COMPLETE", "other"),
         usage=usage_from_wire(body.get("usage")),
         tool_calls=calls,
+        reasoning=thinking,
     )
 
 
 def error_from_body(body: Any) -> tuple[str | None, str]:
-    """Cohere errors carry only a message."""
-    return None, str(body.get("message") or "")
+    """Cohere errors carry only a message (its repeated ``invalid request: `` prefix once)."""
+    message = str(body.get("message") or "")
+    while message.startswith(DOUBLED_PREFIX):
+        message = message[len(INVALID_PREFIX):]
+    return None, message
 
 
 class CohereStreamTranslator(EventTranslator):
@@ -178,9 +226,10 @@ class CohereStreamTranslator(EventTranslator):
         if kind == "message-start":
             self.id = as_opt_str(data.get("id"))
         elif kind == "content-delta":
-            text = as_str(as_dict(message.get("content")).get("text"))
-            if text:
-                return [ChatChunk(text=text, id=self.id, model=self.model)]
+            content = as_dict(message.get("content"))
+            text, thinking = as_str(content.get("text")), as_str(content.get("thinking"))
+            if text or thinking:
+                return [ChatChunk(text=text, reasoning=thinking, id=self.id, model=self.model)]
         elif kind in ("tool-call-start", "tool-call-delta"):
             call = as_dict(message.get("tool_calls"))
             return [self._tool_delta(str(kind), as_int(data.get("index")), call)]
