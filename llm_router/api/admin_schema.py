@@ -133,6 +133,7 @@ class UsageGroup(BaseModel):
     input_tokens: int
     output_tokens: int
     cached_input_tokens: int
+    possibly_billed_attempts: int = Field(description="Failed attempts the provider may still bill.")
     cost_usd: float
     cost_micros: int
     unpriced: int = Field(description="Requests whose cost is unknown (no price for the model).")

@@ -63,6 +63,7 @@ class Ledger:
             sa.func.sum(UsageRow.input_tokens).label("input_tokens"),
             sa.func.sum(UsageRow.output_tokens).label("output_tokens"),
             sa.func.sum(UsageRow.cached_tokens).label("cached_input_tokens"),
+            sa.func.sum(UsageRow.possibly_billed_attempts).label("possibly_billed_attempts"),
             sa.func.sum(UsageRow.cost_micros).label("cost_micros"),
             sa.func.sum(sa.case((UsageRow.cost_micros.is_(None), 1), else_=0)).label("unpriced"),
         ).where(UsageRow.created_at >= since).group_by(column)

@@ -52,9 +52,9 @@ async def test_rows_are_written_within_a_second_and_totals_group(engine: AsyncEn
     by_team = await ledger.totals(since_window(3600), "team")
     assert by_team == [
         {"team": None, "requests": 1, "errors": 0, "input_tokens": 100, "output_tokens": 20,
-         "cached_input_tokens": 10, "unpriced": 0, "cost_micros": 123, "cost_usd": 0.000123},
+         "cached_input_tokens": 10, "unpriced": 0, "possibly_billed_attempts": 0, "cost_micros": 123, "cost_usd": 0.000123},
         {"team": "team_x", "requests": 2, "errors": 1, "input_tokens": 200, "output_tokens": 40,
-         "cached_input_tokens": 20, "unpriced": 1, "cost_micros": 123, "cost_usd": 0.000123},
+         "cached_input_tokens": 20, "unpriced": 1, "possibly_billed_attempts": 0, "cost_micros": 123, "cost_usd": 0.000123},
     ]
     assert [t["model"] for t in await ledger.totals(since_window(3600), "model", key_id="key_b")] == ["claude"]
     assert await ledger.spend_micros("key", "key_a", since_window(60)) == 123
