@@ -1,12 +1,13 @@
 """``llm-router chat``: one message (or one per line of standard input) through the
 router, the answer streamed to the terminal. In-process by default, with the current
-environment and router config; ``--url`` sends it to a running service's ``/chat/``."""
+environment and router config; ``--url`` sends it to a running service's ``/chat/``.
+An answer is at most ``--max-tokens`` long (512 by default); one that stopped there says so
+on stderr."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import codecs
 import logging
 import os
 import sys
@@ -24,7 +25,10 @@ from llm_router.gateway import Gateway
 from llm_router.messages import ChatRequest, Message
 from llm_router.providers.factory import ChatModelFactory
 from llm_router.providers.http import UpstreamClient
+from llm_router.providers.sse import SSEDecoder
 from llm_router.routing.router import Router
+
+DEFAULT_MAX_TOKENS = 512
 
 
 class ChatFailed(Exception):
@@ -32,7 +36,10 @@ class ChatFailed(Exception):
 
 
 class ChatTarget(Protocol):
-    """Where messages go: the router in this process, or a running service."""
+    """Where messages go: the router in this process, or a running service. After an
+    answer, ``last_finish`` is its finish reason (``length``: cut at ``--max-tokens``)."""
+
+    last_finish: str | None
 
     async def default_model(self) -> str: ...
 
@@ -46,11 +53,19 @@ def add_chat_parser(commands: Any) -> None:
     chat.add_argument("-m", "--model", help="any chat_model_name (default: a provider with a key, "
                                             "else the local model)")
     chat.add_argument("--system", help="a system prompt")
-    chat.add_argument("--max-tokens", type=int, default=None)
+    chat.add_argument("--max-tokens", type=_max_tokens, default=DEFAULT_MAX_TOKENS,
+                      help=f"longest answer, in tokens (default {DEFAULT_MAX_TOKENS}; 0: no limit)")
     chat.add_argument("--temperature", type=float, default=None)
     chat.add_argument("--config", help="router config file (default: $LLM_ROUTER_CONFIG)")
     chat.add_argument("--url", help="a running llm-router to send to, e.g. http://127.0.0.1:8000")
     chat.add_argument("-v", "--verbose", action="store_true", help="log what the router does")
+
+
+def _max_tokens(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError("must be 0 (no limit) or more")
+    return value
 
 
 def run_chat(args: argparse.Namespace) -> int:
@@ -101,6 +116,7 @@ async def _messages(message: str | None) -> AsyncIterator[str]:
 
 async def _answer_one(target: ChatTarget, model: str, args: argparse.Namespace, text: str) -> bool:
     wrote = False
+    target.last_finish = None
     try:
         async for piece in target.answer(model, args, text):
             sys.stdout.write(piece)
@@ -112,7 +128,14 @@ async def _answer_one(target: ChatTarget, model: str, args: argparse.Namespace, 
     finally:
         if wrote:
             print(flush=True)
+    if target.last_finish == "length":
+        print(f"llm-router: the answer stopped at the --max-tokens limit ({args.max_tokens} tokens); "
+              "ask for more with --max-tokens N (0: no limit)", file=sys.stderr)
     return True
+
+
+def _limit(args: argparse.Namespace) -> int | None:
+    return args.max_tokens or None
 
 
 class InProcessChat:
@@ -124,6 +147,7 @@ class InProcessChat:
         self.http = UpstreamClient()
         self.factory = ChatModelFactory(config.deployments, self.http)
         self.gateway = Gateway(Router(config, self.factory))
+        self.last_finish: str | None = None
 
     async def __aenter__(self) -> InProcessChat:
         await self.http.start()
@@ -144,12 +168,14 @@ class InProcessChat:
 
         messages = (Message("system", args.system),) if args.system else ()
         request = ChatRequest(model="", messages=(*messages, Message("user", text)),
-                              max_tokens=args.max_tokens, temperature=args.temperature)
+                              max_tokens=_limit(args), temperature=args.temperature)
         try:
             stream = await self.gateway.stream(model, request)
             async for chunk in stream:
                 if chunk.text:
                     yield chunk.text
+                if chunk.finish_reason is not None:
+                    self.last_finish = chunk.finish_reason
         except RouterError as exc:
             raise ChatFailed(describe(exc).message) from None
 
@@ -162,6 +188,7 @@ class RemoteChat:
         key = os.environ.get("LLM_ROUTER_API_KEY")
         self.headers = {"authorization": f"Bearer {key}"} if key else {}
         self.session: aiohttp.ClientSession | None = None
+        self.last_finish: str | None = None
 
     async def __aenter__(self) -> RemoteChat:
         self.session = aiohttp.ClientSession(headers=self.headers,
@@ -184,19 +211,41 @@ class RemoteChat:
         return pick_model(health.get("providers", []) if isinstance(health, dict) else [])
 
     async def answer(self, model: str, args: argparse.Namespace, text: str) -> AsyncIterator[str]:
-        """The answer's text as the service streams it."""
+        """The answer's text as the service streams it (as server-sent events, which also
+        carry the finish reason and a failure after the stream began)."""
         assert self.session is not None
         body = {"message": text, "chat_model_name": model, "stream": True, "system": args.system,
-                "max_tokens": args.max_tokens, "temperature": args.temperature}
-        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+                "max_tokens": _limit(args), "temperature": args.temperature}
+        decoder = SSEDecoder()
         try:
-            async with self.session.post(self.url + "/chat/", json=body) as response:
+            async with self.session.post(self.url + "/chat/", json=body,
+                                         headers={"accept": "text/event-stream"}) as response:
                 if response.status != 200:
                     raise ChatFailed(_error_message(response.status, await response.read()))
                 async for data in response.content.iter_any():
-                    yield decoder.decode(data)
+                    for event in decoder.feed(data):
+                        piece = self._read_event(event.event, event.data)
+                        if piece:
+                            yield piece
         except aiohttp.ClientError as exc:
             raise ChatFailed(f"cannot reach {self.url}: {exc}") from None
+
+    def _read_event(self, name: str | None, data: str) -> str:
+        """The text of one ``/chat/`` event; notes the finish reason, raises on an error."""
+        try:
+            payload = orjson.loads(data)
+        except orjson.JSONDecodeError:
+            return ""
+        if not isinstance(payload, dict):
+            return ""
+        if name == "error":
+            error = payload.get("error")
+            raise ChatFailed(str(error.get("message") if isinstance(error, dict) else error))
+        if name == "done":
+            self.last_finish = payload.get("finish_reason")
+            return ""
+        delta = payload.get("delta")
+        return delta if isinstance(delta, str) else ""
 
 
 def _error_message(status: int, raw: bytes) -> str:

