@@ -176,7 +176,7 @@ def decode(body: ResponsesIn, origin: dict[str, Any], history: tuple[Message, ..
     )
     _note_dropped(body, acc)
     if not request.messages:
-        raise InvalidRequest("The request has no input to answer.", "input")
+        acc.block("The request has no input this provider can answer.", "input")
     return Decoded(body, request, tuple(sorted(acc.dropped)), acc.blocker)
 
 

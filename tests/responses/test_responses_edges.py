@@ -1,0 +1,86 @@
+"""``/v1/responses`` edges: what is dropped (and said so), what is refused (and named), and
+failures before and after a stream began."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import httpx
+import openai
+import pytest
+
+from tests.fakes import Reply
+from tests.gateway_process import GatewayProcess
+
+CODEX_TURN = json.loads((Path(__file__).parent / "payloads" / "codex_turn1.json").read_text())
+
+
+def post(gateway: GatewayProcess, body: dict, **kw) -> httpx.Response:
+    return httpx.post(gateway.url + "/v1/responses", json=body, timeout=10, **kw)
+
+
+def events(text: str) -> list[dict]:
+    return [json.loads(line[6:]) for line in text.splitlines() if line.startswith("data: ")]
+
+
+@pytest.mark.parametrize("provider", ["anthropic", "cohere"])
+def test_recorded_codex_body_is_translated_and_the_drops_are_named(gateway, fakes, provider):
+    fakes[provider].enqueue(Reply(text="hi"))
+    answer = post(gateway, {**CODEX_TURN, "model": provider})
+    assert answer.status_code == 200, answer.text
+    dropped = answer.headers["x-llm-router-dropped-params"].split(",")
+    assert {"tools.web_search", "tools.namespace", "include", "prompt_cache_key", "client_metadata"} <= set(dropped)
+    stream = events(answer.text)
+    assert stream[-1]["type"] == "response.completed"
+    assert stream[-1]["response"]["store"] is False
+
+
+def test_openai_gets_the_codex_body_untouched(gateway, fakes):
+    answer = post(gateway, {**CODEX_TURN, "model": "openai/gpt-4.1-mini"})
+    assert answer.status_code == 200 and "x-llm-router-dropped-params" not in answer.headers
+    sent = fakes["openai"].requests[-1].body
+    assert sent == {**CODEX_TURN, "model": "gpt-4.1-mini"}
+
+
+def test_forcing_a_hosted_tool_is_a_400_only_where_it_cannot_run(gateway, fakes):
+    body = {"input": "news?", "tools": [{"type": "web_search"}], "tool_choice": {"type": "web_search"}}
+    refused = post(gateway, {**body, "model": "anthropic"})
+    assert refused.status_code == 400 and refused.json()["error"]["param"] == "tool_choice"
+    assert fakes["anthropic"].requests == []
+    assert post(gateway, {**body, "model": "openai/gpt-4.1-mini"}).status_code == 200
+
+
+@pytest.mark.parametrize(("body", "param"), [
+    ({"model": "anthropic", "input": "x", "temperature": "hot"}, "temperature"),
+    ({"model": "anthropic"}, "input"),
+    ({"model": "anthropic", "input": [{"type": "function_call", "name": "f", "arguments": "{}"}]},
+     "input[0].call_id"),
+    ({"model": "cohere", "input": [{"role": "user", "content": [{"type": "input_image", "file_id": "file-1"}]}]},
+     "input[0].content[0]"),
+    ({"model": "cohere", "input": [{"type": "item_reference", "id": "msg_1"}]}, "input[0]"),
+    ({"model": "anthropic", "input": "x", "base_url": "http://evil"}, "base_url"),
+])
+def test_bad_input_is_a_400_naming_the_parameter(gateway, body, param):
+    answer = post(gateway, body)
+    assert answer.status_code == 400, answer.text
+    assert answer.json()["error"]["param"] == param
+
+
+def test_upstream_failure_before_the_stream_is_an_http_error(gateway, fakes):
+    fakes["anthropic"].enqueue(Reply(status=400, error_message="prompt is too long"))
+    client = openai.OpenAI(base_url=gateway.url + "/v1", api_key="unused", max_retries=0)
+    with pytest.raises(openai.BadRequestError):
+        client.responses.create(model="anthropic", input="x", stream=True)
+
+
+@pytest.mark.parametrize("provider", ["openai", "anthropic"])
+def test_failure_after_the_stream_began_is_response_failed(gateway, fakes, provider):
+    # after some text: created, in_progress, item added, part added, three deltas (OpenAI)
+    fakes[provider].enqueue(Reply(text="one two three four five", inband_error_after=7 if provider == "openai" else 4))
+    model = "openai/gpt-4.1-mini" if provider == "openai" else provider
+    answer = post(gateway, {"model": model, "input": "x", "stream": True})
+    stream = events(answer.text)
+    assert stream[-1]["type"] == "response.failed"
+    assert stream[-1]["response"]["status"] == "failed" and stream[-1]["response"]["error"]["message"]
+    assert [e["sequence_number"] for e in stream] == list(range(len(stream)))
