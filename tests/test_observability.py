@@ -223,7 +223,9 @@ def test_content_is_logged_only_when_enabled(fakes):
 def test_text_log_format(fakes):
     with run_gateway(provider_env(fakes), args=("--log-format", "text")) as gateway:
         chat(gateway, "openai", request_id="text-1")
-        time.sleep(0.3)
+        deadline = time.monotonic() + 5  # the log writer flushes in batches: poll for the line
+        while "request text-1" not in gateway.log_text() and time.monotonic() < deadline:
+            time.sleep(0.02)
         log = gateway.log_text()
     assert "request text-1 openai status=200" in log
     assert not any(line.startswith("{") for line in log.splitlines())

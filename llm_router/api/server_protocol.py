@@ -17,16 +17,19 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-import orjson
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+from llm_router.api.errors import describe, error_body
+from llm_router.errors import InvalidRequest
 
 __all__ = ["GuardedHttpProtocol"]
 
 
 def _timeout_response() -> bytes:
-    body = orjson.dumps({"error": {"message": "The request headers did not arrive in time "
-                                   "(LLM_ROUTER_HEADER_TIMEOUT).", "type": "invalid_request_error",
-                                   "param": None, "code": "request_timeout"}})
+    """The 408, its body from the one error renderer (no request exists yet: no request id)."""
+    error = InvalidRequest("The request headers did not arrive in time (LLM_ROUTER_HEADER_TIMEOUT).",
+                           None, 408, "request_timeout")
+    body = error_body(describe(error), "openai", "-")
     head = (b"HTTP/1.1 408 Request Timeout\r\ncontent-type: application/json\r\nconnection: close\r\n"
             b"content-length: " + str(len(body)).encode() + b"\r\n\r\n")
     return head + body
