@@ -47,6 +47,7 @@ from llm_router.policies.base import PolicyChain
 from llm_router.providers.factory import ChatModelFactory
 from llm_router.providers.http import UpstreamClient
 from llm_router.routing.router import Router
+from llm_router.scaleout import build_scaleout
 from llm_router.storage.responses import ResponseStore
 
 log = logging.getLogger("llm_router")
@@ -66,7 +67,8 @@ def create_app(settings: Settings | None = None, config_path: str | None = None,
     factory = ChatModelFactory(config.deployments, http)
     router = Router(config, factory)
     prices = PriceTable(config.prices)
-    plane = admin_plane(router, prices)
+    scaleout = build_scaleout()  # None without LLM_ROUTER_REDIS_URL
+    plane = admin_plane(router, prices, scaleout)
     chain = PolicyChain(policy_chain(settings, plane))
     gateway = Gateway(router, capture_content=settings.llm_router_log_content, policies=chain)
     if plane is not None:  # the Responses surface keeps responses in the same database
@@ -78,12 +80,16 @@ def create_app(settings: Settings | None = None, config_path: str | None = None,
         await factory.start()
         if plane is not None:
             await plane.start()
+        if scaleout is not None:
+            await scaleout.start()
         gc.collect()
         gc.freeze()  # start-up objects leave the collector's view: later collections stay cheap
         log.info("llm-router ready; providers configured: %s", ", ".join(factory.available()) or "none")
         try:
             yield
         finally:
+            if scaleout is not None:
+                await scaleout.close()
             if plane is not None:
                 await plane.close()
             factory.close()
@@ -95,6 +101,8 @@ def create_app(settings: Settings | None = None, config_path: str | None = None,
     app.state.gateway = gateway
     app.state.policies = chain
     app.state.metrics = Metrics()
+    if scaleout is not None:
+        app.state.metrics.registry.register(scaleout.collector())
     app.state.ledger = UsageLedger()
     app.state.admin_guard = AdminGuard(secret(settings.llm_router_admin_key),
                                        secret(settings.llm_router_api_key))

@@ -16,6 +16,7 @@ from llm_router.policies.base import BasePolicy
 from llm_router.policies.gateway_key import BodyLimitPolicy, GatewayKeyPolicy
 from llm_router.policies.model_name import ModelNamePolicy
 from llm_router.routing.router import Router
+from llm_router.scaleout import ScaleOut
 
 
 def secret(value: SecretStr | None) -> str | None:
@@ -34,10 +35,15 @@ def policy_chain(settings: Settings, plane: AdminPlane | None) -> list[BasePolic
     return [ModelNamePolicy(), keys, body, *rest]
 
 
-def admin_plane(router: Router, prices: PriceTable) -> AdminPlane | None:
+def admin_plane(router: Router, prices: PriceTable, scaleout: ScaleOut | None = None) -> AdminPlane | None:
     """The admin plane (None unless ``LLM_ROUTER_ADMIN_KEY`` is set), told how to price a
-    model name and what a route stands for."""
-    return build_admin_plane(price_for=_price_for(router, prices), targets=_targets(router))
+    model name and what a route stands for; with ``scaleout`` (``LLM_ROUTER_REDIS_URL``), its
+    counters and key cache are shared with the other replicas."""
+    plane = build_admin_plane(price_for=_price_for(router, prices), targets=_targets(router),
+                              counters=scaleout.counters if scaleout is not None else None)
+    if plane is not None and scaleout is not None:
+        scaleout.attach(plane)
+    return plane
 
 
 def _deployment_of(router: Router, name: str) -> Deployment | None:
