@@ -90,6 +90,7 @@ async def handle_count_tokens(gateway: Gateway, ctx: RequestContext, raw: bytes,
     body = parse_count(raw)
     decoded = decode(body, raw, ctx.headers)
     ctx.model, ctx.request = body.model, decoded.request
+    await gateway.policies.check(ctx)  # model access and limits apply to counting too
     _, deployments = gateway.router.plan(body.model)
     deployment = deployments[0]
     headers = {"x-llm-router-deployment": deployment.name, "request-id": current_request_id()}

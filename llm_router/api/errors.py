@@ -183,6 +183,8 @@ def error_response(exc: BaseException, surface: Surface) -> Response:
         headers["x-should-retry"] = "false"
     if info.status == 408:
         headers["connection"] = "close"
+    if surface == "anthropic":
+        headers["request-id"] = request_id  # Anthropic's own name for it (x-request-id too)
     if isinstance(exc, HTTPException) and exc.headers:
         headers.update(exc.headers)  # e.g. Allow on a 405
     if info.status >= 500 and not isinstance(exc, RouterError):

@@ -326,3 +326,14 @@ async def test_openapi_documents_the_messages_surface(env):
         body = document["paths"][path]["post"]["requestBody"]["content"]["application/json"]
         assert body["schema"]["$ref"].endswith("/" + schema)
     assert {"model", "max_tokens", "messages"} <= set(document["components"]["schemas"]["MessagesIn"]["required"])
+
+
+async def test_errors_carry_anthropic_request_id_header(env):
+    from tests.api.conftest import app_client
+
+    async with app_client(env) as client:
+        answer = await client.post("/v1/messages", json={"model": "openai", "messages": []},
+                                   headers={"anthropic-version": "2023-06-01"})
+    assert answer.status_code == 400
+    assert answer.headers["request-id"] == answer.headers["x-request-id"] == answer.json()["request_id"]
+    assert answer.json()["type"] == "error"
