@@ -172,3 +172,12 @@ class Settings(BaseSettings):
             model=Path(path).stem if path else spec.default_model,
             base_url="", timeouts=self.timeouts(), local=options, spec_name=spec.name,
         )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _placeholders_are_not_keys(cls, data: Any) -> Any:
+        """A placeholder key (``<...>``, ``your-key-here``, empty) is unset, with a warning
+        naming the variable (see ``config/placeholders.py``)."""
+        from llm_router.config.placeholders import drop_placeholders
+
+        return drop_placeholders(data, cls.model_fields, PROVIDERS)
