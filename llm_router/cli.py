@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import importlib.util
 import os
 import sys
@@ -14,6 +15,7 @@ from llm_router.admin_cli import ADMIN_COMMANDS, add_admin_parsers, run_admin
 from llm_router.chat_command import add_chat_parser, run_chat
 from llm_router.config.router_config import RouterConfig, build_router_config
 from llm_router.config.settings import Settings
+from llm_router.drain import DrainSettings
 from llm_router.errors import ConfigError
 from llm_router.observability.logs import setup_logging
 
@@ -28,6 +30,7 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--config", help="router config file (default: $LLM_ROUTER_CONFIG)")
     serve.add_argument("--log-level", default=None)
     serve.add_argument("--log-format", choices=("json", "text"), default=None)
+    serve.add_argument("--root-path", default="", help="path prefix the service is mounted under")
     add_chat_parser(commands)
     check = commands.add_parser("check-config", help="validate a config file and print its routes")
     check.add_argument("file")
@@ -62,18 +65,17 @@ def serve(args: argparse.Namespace) -> int:
     setup_logging(level, settings.llm_router_log_format)
     build_router_config(settings, settings.llm_router_config)  # fail fast on a bad file
     warn_if_exposed(args.host, settings)
-    uvicorn.run(
-        "llm_router.api.app:create_app",
-        factory=True,
-        host=args.host,
-        port=args.port,
-        workers=args.workers,
-        loop="uvloop" if importlib.util.find_spec("uvloop") else "asyncio",
-        http=_http_protocol(),
-        log_level=level.lower(),
-        access_log=False,
-        proxy_headers=False,  # nothing here reads the client address; skip its middleware
-    )
+    options = dict(host=args.host, port=args.port,
+                   loop="uvloop" if importlib.util.find_spec("uvloop") else "asyncio",
+                   http=_http_protocol(), log_level=level.lower(), access_log=False,
+                   proxy_headers=False)  # nothing here reads the client address; skip its middleware
+    if args.workers == 1:  # the replica model: drain on SIGTERM (llm_router/drain.py)
+        from llm_router.drain import Drain, drained_app, run
+
+        drain = Drain.from_settings()
+        return run(uvicorn.Config(functools.partial(drained_app, drain), factory=True, **options), drain)
+    uvicorn.run("llm_router.api.app:create_app", factory=True, workers=args.workers,
+                timeout_graceful_shutdown=round(DrainSettings().llm_router_shutdown_grace), **options)
     return 0
 
 

@@ -194,3 +194,19 @@ def test_public_names_are_pinned():
     import llm_router
 
     assert sorted(llm_router.__all__) == ["ChatModel", "ChatModelFactory", "Settings", "create_app"]
+
+
+def test_serve_answers_every_route_under_its_root_path(fakes):
+    """``--root-path /gw``: a proxy strips /gw and forwards; uvicorn puts the prefix back into the
+    ASGI path and root_path, and every route, the data plane included, still matches."""
+    import httpx
+
+    from tests.conftest import provider_env
+    from tests.gateway_process import run_gateway
+
+    fakes["openai"].enqueue(Reply(text="prefixed"))
+    with run_gateway(provider_env(fakes), args=("--root-path", "/gw")) as gateway:
+        chat = httpx.post(gateway.url + "/v1/chat/completions", json=CHAT, timeout=10)
+        models = httpx.get(gateway.url + "/v1/models", timeout=10)
+    assert chat.status_code == 200 and chat.json()["choices"][0]["message"]["content"] == "prefixed"
+    assert models.status_code == 200
