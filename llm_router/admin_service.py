@@ -52,7 +52,11 @@ def _limits(value: LimitsIn | None) -> Limits:
 
 
 def _metadata(value: dict[str, Any]) -> dict[str, Any]:
-    if len(orjson.dumps(value)) > MAX_METADATA_BYTES:
+    try:
+        size = len(orjson.dumps(value))
+    except TypeError:  # orjson.JSONEncodeError: nested too deep
+        raise InvalidRequest("metadata is nested too deeply.", "metadata") from None
+    if size > MAX_METADATA_BYTES:
         raise InvalidRequest(f"metadata is larger than {MAX_METADATA_BYTES} bytes.", "metadata")
     return value
 

@@ -13,6 +13,7 @@ from pydantic import BaseModel
 
 from llm_router.admin_service import AdminService, key_out, team_out
 from llm_router.api.admin_schema import (
+    ID_PATTERN,
     AuditList,
     AuditRow,
     KeyCreate,
@@ -50,7 +51,9 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
         (401, "No admin key, or a wrong one."), (403, "A data-plane key: admin routes need the admin key."),
         (404, "No such key or team."), (409, "Conflict (duplicate name, team with active keys)."))
 }
-Id = Annotated[str, Path(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_-]+$")]
+Id = Annotated[str, Path(pattern=ID_PATTERN)]
+IdFilter = Annotated[str | None, Query(pattern=ID_PATTERN)]
+TextFilter = Annotated[str | None, Query(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$")]
 
 
 def _service(request: Request) -> AdminService:
@@ -75,8 +78,7 @@ async def create_key(body: KeyCreate, request: Request, actor: Admin) -> KeyCrea
 
 @router.get("/keys", response_model=KeyList)
 async def list_keys(request: Request, _: Admin,
-                    team_id: Annotated[str | None, Query(max_length=40)] = None,
-                    include_revoked: bool = False) -> KeyList:
+                    team_id: IdFilter = None, include_revoked: bool = False) -> KeyList:
     """Keys (never their secrets)."""
     keys = await _service(request).repository.list_keys(team_id, include_revoked)
     return KeyList(data=[key_out(k) for k in keys])
@@ -148,9 +150,7 @@ async def usage(request: Request, _: Admin,
 
 @router.get("/requests", response_model=RequestList)
 async def requests(request: Request, _: Admin,
-                   key_id: Annotated[str | None, Query(max_length=40)] = None,
-                   team_id: Annotated[str | None, Query(max_length=40)] = None,
-                   model: Annotated[str | None, Query(max_length=200)] = None,
+                   key_id: IdFilter = None, team_id: IdFilter = None, model: TextFilter = None,
                    status: Annotated[int | None, Query(ge=100, le=599)] = None,
                    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
                    before: Annotated[int | None, Query(ge=1)] = None) -> RequestList:
@@ -166,7 +166,7 @@ async def requests(request: Request, _: Admin,
 @router.get("/audit", response_model=AuditList)
 async def audit(request: Request, _: Admin, limit: Annotated[int, Query(ge=1, le=1000)] = 100,
                 before: Annotated[int | None, Query(ge=1)] = None,
-                target_id: Annotated[str | None, Query(max_length=40)] = None) -> AuditList:
+                target_id: IdFilter = None) -> AuditList:
     """Every admin change, newest first."""
     rows = await _service(request).ledger.audit(limit, before, target_id)
     data = [AuditRow(id=r.id, actor=r.actor, action=r.action, target_type=r.target_type,

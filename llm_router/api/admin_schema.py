@@ -21,6 +21,9 @@ Name = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_print
 ModelPattern = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_printable)]
 Metadata = Annotated[dict[str, Any], Field(max_length=50)]
 Limit = Annotated[int, Field(ge=1, le=1_000_000_000)]
+#: Ids are ``key_...`` / ``team_...``: letters, digits, ``_`` and ``-`` only.
+ID_PATTERN = r"^[A-Za-z0-9_-]{1,40}$"
+TeamId = Annotated[str, Field(pattern=ID_PATTERN)]
 
 
 class _In(BaseModel):
@@ -61,12 +64,12 @@ class TeamPatch(_In):
 
 
 class KeyCreate(TeamCreate):
-    team_id: str | None = Field(None, max_length=40)
+    team_id: TeamId | None = None
     expires_at: AwareDatetime | None = None
 
 
 class KeyPatch(TeamPatch):
-    team_id: str | None = Field(None, max_length=40)
+    team_id: TeamId | None = None
     expires_at: AwareDatetime | None = None
 
 

@@ -40,13 +40,21 @@ class RequestOwners:
         return self._owners.pop(request_id, (None, None))
 
 
+def _clip(value: str | None, size: int) -> str | None:
+    """Text that fits its column and that every database accepts (no NUL)."""
+    if value is None:
+        return None
+    return value.replace("\x00", "")[:size]
+
+
 def usage_row(record: UsageRecord, key_id: str | None, team_id: str | None) -> dict[str, Any]:
     """The ledger row for one usage record."""
     return {
-        "request_id": record.request_id[:64], "key_id": key_id, "team_id": team_id,
-        "surface": record.surface, "route": record.route, "deployment": record.deployment,
-        "provider": record.provider, "model": record.model, "status": record.status,
-        "error_type": record.error_type, "input_tokens": record.input_tokens,
+        "request_id": _clip(record.request_id, 64) or "-", "key_id": _clip(key_id, 40),
+        "team_id": _clip(team_id, 40), "surface": _clip(record.surface, 40) or "-",
+        "route": _clip(record.route, 200), "deployment": _clip(record.deployment, 200),
+        "provider": _clip(record.provider, 64), "model": _clip(record.model, 200), "status": record.status,
+        "error_type": _clip(record.error_type, 64), "input_tokens": record.input_tokens,
         "output_tokens": record.output_tokens, "cached_tokens": record.cached_input_tokens,
         "cost_micros": usd_to_micros(record.cost_usd) if record.cost_usd is not None else None,
         "latency_ms": round(record.latency * 1000),
@@ -106,8 +114,29 @@ class DatabaseUsageSink:
         async with self._lock:
             while self._rows:
                 batch = self._rows[: self.batch_size]
-                await self.ledger.insert_usage(batch)
+                try:
+                    await self.ledger.insert_usage(batch)
+                except Exception:
+                    if len(batch) == 1 or not await self._isolate(batch):
+                        raise
                 del self._rows[: len(batch)]
+
+    async def _isolate(self, batch: list[dict[str, Any]]) -> bool:
+        """A batch failed: write its rows one by one. If some succeed, the database is up and
+        the others can never be written: they are dropped (counted, logged by request id).
+        If none succeeds the database is down: False, and the batch stays buffered."""
+        failed: list[dict[str, Any]] = []
+        for row in batch:
+            try:
+                await self.ledger.insert_usage([row])
+            except Exception:
+                failed.append(row)
+        if len(failed) == len(batch):
+            return False
+        self.dropped += len(failed)
+        for row in failed:
+            log.error("ledger row refused by the database, dropped: request_id=%s", row["request_id"])
+        return True
 
     async def close(self) -> None:
         """Stop the writer and write what is left (the writer is never cancelled mid-write)."""

@@ -115,3 +115,23 @@ async def test_a_failed_write_keeps_its_rows(engine: AsyncEngine):
     await sink.flush()
     assert sink.pending == 0
     assert [r["request_id"] for r in await ledger.requests(RequestFilter())] == ["kept"]
+
+
+async def test_text_is_clipped_to_fit_every_database(engine: AsyncEngine):
+    ledger = Ledger(engine)
+    sink = DatabaseUsageSink(ledger, RequestOwners())
+    sink.add(record("long", model="m\x00" * 300))
+    await sink.flush()
+    [row] = await ledger.requests(RequestFilter())
+    assert row["model"] == "m" * 200
+
+
+async def test_a_row_the_database_refuses_does_not_block_the_others(engine: AsyncEngine):
+    ledger = Ledger(engine)
+    sink = DatabaseUsageSink(ledger, RequestOwners())
+    sink.add(record("a"))
+    sink._rows.append({**sink._rows[0], "request_id": "bad", "surface": None})  # NOT NULL: never writable
+    sink.add(record("b"))
+    await sink.flush()
+    assert sink.pending == 0 and sink.dropped == 1
+    assert [r["request_id"] for r in await ledger.requests(RequestFilter())] == ["b", "a"]
