@@ -28,6 +28,8 @@ from llm_router.providers.cohere.chat_model import CohereChatModel
 from llm_router.providers.gemini.chat_model import GeminiChatModel
 from llm_router.providers.local.chat_model import LocalChatModel
 from llm_router.providers.openai.chat_model import OpenAIChatModel, OpenAICompatibleChatModel
+from llm_router.providers.vertex.chat_model import DEFAULT_URL as VERTEX_DEFAULT_URL
+from llm_router.providers.vertex.chat_model import VertexAnthropicChatModel, VertexGeminiChatModel
 
 if TYPE_CHECKING:
     from llm_router.config.deployment import Deployment
@@ -180,6 +182,17 @@ _ROWS: tuple[ProviderSpec, ...] = (
     ProviderSpec("azure", AzureOpenAIChatModel, "AZURE_API_KEY", "", "https://YOUR-RESOURCE.openai.azure.com",
                  "AZURE_BASE_URL", "AZURE_MODEL", capabilities=OPENAI_CAPABILITIES,
                  option_variables=(("api_version", "AZURE_API_VERSION"),)),
+    # Vertex AI: google-auth credentials (GOOGLE_APPLICATION_CREDENTIALS, gcloud ADC, metadata server);
+    # the endpoint follows the location. VERTEX_API_KEY selects Vertex's express mode instead.
+    ProviderSpec("vertex", VertexGeminiChatModel, "VERTEX_API_KEY", "gemini-2.5-flash", VERTEX_DEFAULT_URL,
+                 "VERTEX_BASE_URL", "VERTEX_MODEL", key_required=False,
+                 capabilities=Capabilities(rejected_params=frozenset({"n"})),
+                 option_variables=(("project", "VERTEXAI_PROJECT"), ("location", "VERTEXAI_LOCATION"))),
+    # Claude on Vertex AI (rawPredict); the variables Claude Code and the Anthropic SDK read.
+    ProviderSpec("vertex-anthropic", VertexAnthropicChatModel, None, "claude-sonnet-4-5@20250929",
+                 VERTEX_DEFAULT_URL, "VERTEX_ANTHROPIC_BASE_URL", "VERTEX_ANTHROPIC_MODEL", key_required=False,
+                 capabilities=Capabilities(rejected_params=frozenset({"n", "seed"})),
+                 option_variables=(("project", "ANTHROPIC_VERTEX_PROJECT_ID"), ("location", "CLOUD_ML_REGION"))),
     # Hosted OpenAI-compatible APIs: data, not code. rejected_params are the request fields each
     # documents (or is known) to refuse with a 400, so they get the parameter policy instead;
     # OpenAI-only extras they also refuse are noted on the row (they pass through as extras).
