@@ -10,6 +10,7 @@ import sys
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from llm_router.admin_cli import ADMIN_COMMANDS, add_admin_parsers, run_admin
 from llm_router.chat_command import add_chat_parser, run_chat
@@ -65,10 +66,10 @@ def serve(args: argparse.Namespace) -> int:
     setup_logging(level, settings.llm_router_log_format)
     build_router_config(settings, settings.llm_router_config)  # fail fast on a bad file
     warn_if_exposed(args.host, settings)
-    options = dict(host=args.host, port=args.port,
-                   loop="uvloop" if importlib.util.find_spec("uvloop") else "asyncio",
-                   http=_http_protocol(), log_level=level.lower(), access_log=False,
-                   proxy_headers=False)  # nothing here reads the client address; skip its middleware
+    options: dict[str, Any] = dict(
+        host=args.host, port=args.port, loop="uvloop" if importlib.util.find_spec("uvloop") else "asyncio",
+        http=_http_protocol(), log_level=level.lower(), access_log=False, root_path=args.root_path,
+        proxy_headers=False)  # nothing here reads the client address; skip its middleware
     if args.workers == 1:  # the replica model: drain on SIGTERM (llm_router/drain.py)
         from llm_router.drain import Drain, drained_app, run
 

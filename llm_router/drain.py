@@ -1,0 +1,234 @@
+"""Graceful drain on SIGTERM (P2), for ``llm-router serve`` with one worker (the replica model).
+
+On SIGTERM (or the first Ctrl-C):
+
+1. ``/ready`` answers 503 at once, so a load balancer stops sending.
+2. For ``LLM_ROUTER_DRAIN_DELAY`` seconds (default 0; 5 in the Helm chart, the time an
+   endpoint removal takes to propagate) the replica still accepts and serves as usual;
+   then it stops accepting (the listening socket closes, idle keep-alive connections too).
+3. Requests and streams in flight go on until ``LLM_ROUTER_SHUTDOWN_GRACE`` seconds (default
+   30) after the signal. Shortly before that (``margin``: 10% of the grace, at most 1 s) the
+   ones still running are cut: a stream gets an explicit error event in its surface's shape
+   (``server_shutting_down``) and ends; a response not yet started is a 503 with
+   ``Retry-After``. The gateway's own clean-up (policies settled, usage recorded) runs as
+   for any cancelled request.
+4. The app shuts down (the ledger and the journal are flushed) and the process exits 0.
+
+A second SIGINT forces an immediate exit (uvicorn's behaviour)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import socket
+import time
+from dataclasses import dataclass, field
+from types import FrameType
+
+import orjson
+import uvicorn
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+log = logging.getLogger("llm_router.drain")
+SHUTTING_DOWN = "The server is shutting down; retry the request."
+
+
+class DrainSettings(BaseSettings):
+    """``LLM_ROUTER_SHUTDOWN_GRACE`` and ``LLM_ROUTER_DRAIN_DELAY``, validated once."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore",
+                                      frozen=True)
+
+    llm_router_shutdown_grace: float = Field(30.0, ge=0, le=3600)
+    llm_router_drain_delay: float = Field(0.0, ge=0, le=600)
+
+
+@dataclass(eq=False)
+class _InFlight:
+    """One HTTP exchange the drain may have to cut."""
+
+    send: Send
+    path: str
+    task: asyncio.Task[object] | None
+    started: bool = False
+    finished: bool = False
+    stream: bool = False
+    cut: bool = False
+
+    async def forward(self, message: Message) -> None:
+        if message["type"] == "http.response.start":
+            self.started = True
+            headers = dict(message.get("headers") or ())
+            self.stream = headers.get(b"content-type", b"").startswith(b"text/event-stream")
+        elif message["type"] == "http.response.body" and not message.get("more_body", False):
+            self.finished = True
+        await self.send(message)
+
+
+@dataclass
+class Drain:
+    """The drain state of one process."""
+
+    grace: float = 30.0
+    delay: float = 0.0
+    began: float | None = None
+    in_flight: set[_InFlight] = field(default_factory=set)
+    _cutter: asyncio.TimerHandle | None = None
+
+    @classmethod
+    def from_settings(cls, settings: DrainSettings | None = None) -> Drain:
+        settings = settings or DrainSettings()
+        return cls(settings.llm_router_shutdown_grace, settings.llm_router_drain_delay)
+
+    @property
+    def draining(self) -> bool:
+        return self.began is not None
+
+    @property
+    def margin(self) -> float:
+        return min(1.0, self.grace * 0.1)
+
+    def begin(self, loop: asyncio.AbstractEventLoop | None = None) -> None:
+        """Start draining (idempotent; safe in a signal handler): readiness turns 503 now, the
+        cut of what is still running is scheduled on ``loop``."""
+        if self.began is not None:
+            return
+        self.began = time.monotonic()
+        if loop is not None:
+            loop.call_soon_threadsafe(self._schedule_cut, loop)
+
+    def _schedule_cut(self, loop: asyncio.AbstractEventLoop) -> None:
+        log.warning("SIGTERM: draining (readiness 503; %d request(s) in flight; grace %gs)",
+                    len(self.in_flight), self.grace)
+        assert self.began is not None
+        delay = self.began + max(0.0, self.grace - self.margin) - time.monotonic()
+        self._cutter = loop.call_later(max(0.0, delay), self.cut)
+
+    def accept_until(self) -> float:
+        """When the listener closes (monotonic time)."""
+        assert self.began is not None
+        return self.began + min(self.delay, self.grace)
+
+    def cut(self) -> None:
+        """End every exchange still in flight."""
+        running = [e for e in self.in_flight if not e.finished and e.task is not None]
+        if running:
+            log.warning("shutdown grace over: ending %d request(s) with an error", len(running))
+        for exchange in running:
+            exchange.cut = True
+            assert exchange.task is not None
+            exchange.task.cancel("drain")
+
+
+class DrainMiddleware:
+    """``/ready`` 503 while draining; cuts what outlives the grace period (see the module)."""
+
+    def __init__(self, app: ASGIApp, drain: Drain) -> None:
+        self.app = app
+        self.drain = drain
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if self.drain.draining and scope["path"] == "/ready":
+            await _json(send, 503, {"status": "draining"})
+            return
+        exchange = _InFlight(send, scope["path"], asyncio.current_task())
+        self.drain.in_flight.add(exchange)
+        try:
+            await self.app(scope, receive, exchange.forward)
+            if exchange.cut and not exchange.finished:  # the app swallowed the cancellation
+                task = asyncio.current_task()
+                if task is not None and task.cancelling():
+                    task.uncancel()
+                await _end(exchange)
+        except asyncio.CancelledError:
+            task = asyncio.current_task()
+            if not exchange.cut or task is None or task.cancelling() > 1:
+                raise
+            task.uncancel()
+            await _end(exchange)
+        finally:
+            self.drain.in_flight.discard(exchange)
+
+
+async def _json(send: Send, status: int, body: object,
+                extra: list[tuple[bytes, bytes]] | None = None) -> None:
+    data = orjson.dumps(body)
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(data)).encode()),
+               *(extra or [])]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": data})
+
+
+def _error_event(path: str) -> bytes:
+    payload: dict[str, object]
+    if path.startswith("/v1/messages"):
+        payload = {"type": "error", "error": {"type": "overloaded_error", "message": SHUTTING_DOWN}}
+        return b"event: error\ndata: " + orjson.dumps(payload) + b"\n\n"
+    if path.startswith("/v1/responses"):
+        payload = {"type": "error", "code": "server_shutting_down", "message": SHUTTING_DOWN,
+                   "param": None}
+        return b"event: error\ndata: " + orjson.dumps(payload) + b"\n\n"
+    error = {"message": SHUTTING_DOWN, "type": "server_error", "param": None, "code": "server_shutting_down"}
+    return b"data: " + orjson.dumps({"error": error}) + b"\n\n"
+
+
+async def _end(exchange: _InFlight) -> None:
+    """Finish a cut exchange explicitly."""
+    if exchange.finished:
+        return
+    try:
+        if not exchange.started:
+            error = {"message": SHUTTING_DOWN, "type": "server_error", "param": None,
+                     "code": "server_shutting_down"}
+            await _json(exchange.send, 503, {"error": error},
+                        [(b"retry-after", b"1"), (b"connection", b"close")])
+            return
+        body = _error_event(exchange.path) if exchange.stream else b""
+        await exchange.send({"type": "http.response.body", "body": body, "more_body": False})
+    except OSError:  # the client is gone too
+        pass
+
+
+class DrainingServer(uvicorn.Server):
+    """uvicorn's server, draining on SIGTERM instead of stopping at once; exits 0."""
+
+    def __init__(self, config: uvicorn.Config, drain: Drain) -> None:
+        super().__init__(config)
+        self.drain = drain
+        self.loop: asyncio.AbstractEventLoop | None = None
+
+    async def serve(self, sockets: list[socket.socket] | None = None) -> None:
+        self.loop = asyncio.get_running_loop()
+        await super().serve(sockets)
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        if self.drain.draining or self.loop is None or sig not in (signal.SIGTERM, signal.SIGINT):
+            super().handle_exit(sig, frame)  # a second signal: uvicorn's own (forced) exit
+            return
+        self.drain.begin(self.loop)
+
+    async def on_tick(self, counter: int) -> bool:
+        if self.drain.draining and time.monotonic() >= self.drain.accept_until():
+            return True
+        return await super().on_tick(counter)
+
+
+def drained_app(drain: Drain) -> ASGIApp:
+    """The app (``create_app`` from the environment) behind the drain middleware."""
+    from llm_router.api.app import create_app
+
+    return DrainMiddleware(create_app(), drain)
+
+
+def run(config: uvicorn.Config, drain: Drain) -> int:
+    """Serve until drained; 0 after a graceful drain."""
+    remaining = max(0.0, drain.grace - min(drain.delay, drain.grace))
+    config.timeout_graceful_shutdown = int(remaining) + 2  # our cut comes first
+    DrainingServer(config, drain).run()
+    return 0
