@@ -6,10 +6,14 @@ without it, 403 for a data-plane key). The services are ``request.app.state.admi
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable, Coroutine
 from typing import Annotated, Any, Literal, cast
 
 from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi.routing import APIRoute
 from pydantic import BaseModel
+from starlette.responses import Response
 
 from llm_router.admin_service import AdminService, key_out, team_out
 from llm_router.api.admin_schema import (
@@ -30,6 +34,8 @@ from llm_router.api.admin_schema import (
     UsageGroup,
     UsageOut,
 )
+from llm_router.errors import Overloaded
+from llm_router.policies.auth import STORAGE_DOWN, STORAGE_ERRORS
 from llm_router.storage.ledger import RequestFilter, since_window
 from llm_router.storage.records import micros_to_usd
 from llm_router.storage.repository import Actor
@@ -46,14 +52,32 @@ class ErrorBody(BaseModel):
     error: ErrorDetail
 
 
+log = logging.getLogger("llm_router.admin")
 _ERRORS: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorBody, "description": text} for status, text in (
         (401, "No admin key, or a wrong one."), (403, "A data-plane key: admin routes need the admin key."),
-        (404, "No such key or team."), (409, "Conflict (duplicate name, team with active keys)."))
+        (404, "No such key or team."), (409, "Conflict (duplicate name, team with active keys)."),
+        (503, "The database is unavailable; retry later."))
 }
 Id = Annotated[str, Path(pattern=ID_PATTERN)]
 IdFilter = Annotated[str | None, Query(pattern=ID_PATTERN)]
 TextFilter = Annotated[str | None, Query(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$")]
+
+
+class _StorageRoute(APIRoute):
+    """An admin route whose database failures are 503 (retry later), never a 500."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def run(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except STORAGE_ERRORS:
+                log.warning("admin request failed: the database is unavailable", exc_info=True)
+                raise Overloaded(STORAGE_DOWN, retry_after=1.0) from None
+
+        return run
 
 
 def _service(request: Request) -> AdminService:
@@ -66,7 +90,7 @@ async def admin_actor(request: Request) -> Actor:
 
 
 Admin = Annotated[Actor, Depends(admin_actor)]
-router = APIRouter(prefix="/admin", tags=["admin"], responses=_ERRORS)
+router = APIRouter(prefix="/admin", tags=["admin"], responses=_ERRORS, route_class=_StorageRoute)
 
 
 @router.post("/keys", status_code=201, response_model=KeyCreated)

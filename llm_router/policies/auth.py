@@ -12,21 +12,27 @@ its entries at once; another instance sees the change within ``ttl`` (10 s by de
 
 from __future__ import annotations
 
+import logging
 import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.datastructures import Headers
 
-from llm_router.errors import Unauthorized
+from llm_router.errors import Overloaded, Unauthorized
 from llm_router.policies.base import Principal
 from llm_router.storage.keysecrets import KeyHasher, looks_like_key
 from llm_router.storage.records import KeyRecord, TeamRecord
 from llm_router.storage.repository import Repository
 
 INVALID_KEY = "Invalid API key."
+STORAGE_DOWN = "The key and usage database is unavailable; try again shortly."
+#: What a database outage raises (driver errors are wrapped by SQLAlchemy; sockets: OSError).
+STORAGE_ERRORS = (SQLAlchemyError, OSError)
+log = logging.getLogger("llm_router.auth")
 MAX_CREDENTIAL_CHARS = 512
 
 
@@ -145,7 +151,11 @@ class Authenticator:
                          data=VirtualAuth(key, team))
 
     async def _load(self, key_hash: str) -> _Entry:
-        key = await self.repository.key_by_hash(key_hash)
-        team = await self.repository.get_team(key.team_id) if key and key.team_id else None
+        try:
+            key = await self.repository.key_by_hash(key_hash)
+            team = await self.repository.get_team(key.team_id) if key and key.team_id else None
+        except STORAGE_ERRORS:  # fail closed, but say why: 503, not 500
+            log.warning("key lookup failed: the database is unavailable", exc_info=True)
+            raise Overloaded(STORAGE_DOWN, retry_after=1.0) from None
         self.cache.put(key_hash, key, team)
         return _Entry(0.0, key, team)

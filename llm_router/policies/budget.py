@@ -19,10 +19,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Literal
 
 from llm_router.config.deployment import Price
-from llm_router.errors import BudgetExceeded
+from llm_router.errors import BudgetExceeded, Overloaded
 from llm_router.messages import Usage
 from llm_router.observability.pricing import PriceTable
-from llm_router.policies.auth import VirtualAuth
+from llm_router.policies.auth import STORAGE_DOWN, STORAGE_ERRORS, VirtualAuth
 from llm_router.policies.base import BasePolicy, RequestContext
 from llm_router.policies.counters import CounterStore
 from llm_router.policies.estimate import DEFAULT_OUTPUT_TOKENS, estimate
@@ -80,7 +80,11 @@ class BudgetPolicy(BasePolicy):
             counter = f"budget:{scope}:{scope_id}:{int(start.timestamp())}"
             ttl = (reset - now).total_seconds() + 3600 if reset else 86_400.0
             seed = functools.partial(self.spent_since, scope, scope_id, start)
-            result = await self.store.reserve(counter, amount, budget.max_micros, seed, ttl)
+            try:
+                result = await self.store.reserve(counter, amount, budget.max_micros, seed, ttl)
+            except STORAGE_ERRORS:  # the period's earlier spend is unknown: fail closed
+                await self._refund(auth)
+                raise Overloaded(STORAGE_DOWN, retry_after=1.0) from None
             if not result.allowed:
                 await self._refund(auth)
                 raise _exceeded(label, budget, result.used, reset, now)

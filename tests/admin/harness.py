@@ -20,6 +20,7 @@ from llm_router.admin_plane import AdminPlane, AdminSettings, build_admin_plane
 from llm_router.errors import (
     BudgetExceeded,
     InvalidRequest,
+    Overloaded,
     PermissionDenied,
     RateLimited,
     RouterError,
@@ -46,6 +47,8 @@ def _status(exc: RouterError) -> tuple[int, str | None]:
         return 429, "insufficient_quota"
     if isinstance(exc, InvalidRequest):
         return exc.status, None
+    if isinstance(exc, Overloaded):
+        return 503, None
     return 500, None
 
 
