@@ -188,11 +188,14 @@ _ROWS: tuple[ProviderSpec, ...] = (
                  "VERTEX_BASE_URL", "VERTEX_MODEL", key_required=False,
                  capabilities=Capabilities(rejected_params=frozenset({"n"})),
                  option_variables=(("project", "VERTEXAI_PROJECT"), ("location", "VERTEXAI_LOCATION"))),
-    # Claude on Vertex AI (rawPredict); the variables Claude Code and the Anthropic SDK read.
-    ProviderSpec("vertex-anthropic", VertexAnthropicChatModel, None, "claude-sonnet-4-5@20250929",
-                 VERTEX_DEFAULT_URL, "VERTEX_ANTHROPIC_BASE_URL", "VERTEX_ANTHROPIC_MODEL", key_required=False,
+    # Claude on Vertex AI (rawPredict): project and region from the variables Claude Code and the
+    # Anthropic SDK read; VERTEX_ANTHROPIC_API_KEY, if set, is a ready access token used as it is.
+    ProviderSpec("vertex-anthropic", VertexAnthropicChatModel, "VERTEX_ANTHROPIC_API_KEY",
+                 "claude-sonnet-4-5@20250929", VERTEX_DEFAULT_URL, "VERTEX_ANTHROPIC_BASE_URL",
+                 "VERTEX_ANTHROPIC_MODEL", key_required=False,
                  capabilities=Capabilities(rejected_params=frozenset({"n", "seed"})),
-                 option_variables=(("project", "ANTHROPIC_VERTEX_PROJECT_ID"), ("location", "CLOUD_ML_REGION"))),
+                 option_variables=(("project", "ANTHROPIC_VERTEX_PROJECT_ID"),
+                                   ("location", "CLOUD_ML_REGION"))),
     # Hosted OpenAI-compatible APIs: data, not code. rejected_params are the request fields each
     # documents (or is known) to refuse with a 400, so they get the parameter policy instead;
     # OpenAI-only extras they also refuse are noted on the row (they pass through as extras).

@@ -109,6 +109,8 @@ class VertexAnthropicChatModel(_Vertex, HTTPChatModel):
     path = ""
 
     def headers(self) -> dict[str, str]:
+        if self.deployment.api_key is not None:  # a ready access token, used as it is
+            return {"content-type": "application/json", "authorization": "Bearer " + self.deployment.key()}
         return self.bearer()
 
     @property
@@ -147,10 +149,12 @@ class VertexAnthropicChatModel(_Vertex, HTTPChatModel):
         return self.http.post(self.model_path() + method, self.headers(), body, d.timeouts, self.provider)
 
     async def send_message(self, request: ChatRequest) -> ChatResponse:
-        await self.tokens.ensure()
+        if self.deployment.api_key is None:
+            await self.tokens.ensure()
         return await super().send_message(request)
 
     async def stream_message(self, request: ChatRequest) -> AsyncIterator[ChatChunk]:
-        await self.tokens.ensure()
+        if self.deployment.api_key is None:
+            await self.tokens.ensure()
         async for chunk in super().stream_message(request):
             yield chunk
