@@ -42,12 +42,12 @@ from llm_router.errors import ProviderError, RouterError
 from llm_router.gateway import ChatStream, Gateway, Outcome
 from llm_router.observability.state import current_request_id
 from llm_router.policies.base import RequestContext
+from llm_router.providers.openai.responses import PASSTHROUGH_PROVIDERS
 from llm_router.storage.responses import StoredResponse
 
 log = logging.getLogger("llm_router.responses")
 DROPPED_HEADER = "x-llm-router-dropped-params"
-#: Providers whose model sends a Responses body upstream as it is.
-PASSTHROUGH = frozenset({"openai"})
+PASSTHROUGH = PASSTHROUGH_PROVIDERS
 
 
 @dataclass(slots=True)

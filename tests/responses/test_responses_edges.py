@@ -84,3 +84,30 @@ def test_failure_after_the_stream_began_is_response_failed(gateway, fakes, provi
     assert stream[-1]["type"] == "response.failed"
     assert stream[-1]["response"]["status"] == "failed" and stream[-1]["response"]["error"]["message"]
     assert [e["sequence_number"] for e in stream] == list(range(len(stream)))
+
+
+@pytest.fixture(scope="module")
+def compat_gateway(fakes):
+    from tests.conftest import provider_env
+    from tests.fakes import FakeOpenAI
+    from tests.gateway_process import run_gateway
+
+    server = FakeOpenAI(api_key="sk-compat-Rsp-Zq81").start()
+    env = {**provider_env(fakes), "VLLM_BASE_URL": server.base_url, "VLLM_API_KEY": "sk-compat-Rsp-Zq81"}
+    try:
+        with run_gateway(env) as process:
+            yield process, server
+    finally:
+        server.stop()
+
+
+def test_an_openai_compatible_server_gets_chat_completions(compat_gateway):
+    gateway, server = compat_gateway
+    server.enqueue(Reply(text="from vllm"))
+    client = openai.OpenAI(base_url=gateway.url + "/v1", api_key="unused", max_retries=0)
+    response = client.responses.create(model="vllm/qwen3", input="hi", instructions="Be brief.",
+                                       tools=[{"type": "web_search"}])
+    assert response.output_text == "from vllm"
+    sent = server.requests[-1]
+    assert sent.path == "/v1/chat/completions"
+    assert [m["role"] for m in sent.body["messages"]] == ["system", "user"] and "tools" not in sent.body

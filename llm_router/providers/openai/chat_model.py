@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import replace
-from typing import Any, ClassVar
+from typing import Any
 
 import orjson
 
@@ -25,8 +25,6 @@ class OpenAIChatModel(HTTPChatModel):
     provider = "openai"
     path = "/chat/completions"
     max_tokens_field = "max_completion_tokens"
-    #: A Responses request (origin ``openai-responses``) goes to ``/responses`` as it is.
-    responses_passthrough: ClassVar[bool] = True
 
     def headers(self) -> dict[str, str]:
         headers = {"content-type": "application/json"}
@@ -41,14 +39,14 @@ class OpenAIChatModel(HTTPChatModel):
         return translate.passthrough_body(origin.body, request.model, stream, self.max_tokens_field)
 
     async def send_message(self, request: ChatRequest) -> ChatResponse:
-        if self.responses_passthrough and responses.is_responses(request):
+        if responses.passes_through(self.provider, request):
             return await responses.send(self, request)
         raw, response = await self.exchange(orjson.dumps(self.build_body(request, stream=False)))
         passed = request.origin is not None and request.origin.format == "openai"
         return replace(response, raw=raw) if passed else response
 
     def stream_message(self, request: ChatRequest) -> AsyncIterator[ChatChunk]:
-        if self.responses_passthrough and responses.is_responses(request):
+        if responses.passes_through(self.provider, request):
             return responses.stream(self, request)
         return super().stream_message(request)
 
@@ -68,4 +66,3 @@ class OpenAICompatibleChatModel(OpenAIChatModel):
 
     provider = "openai-compatible"
     max_tokens_field = "max_tokens"
-    responses_passthrough = False

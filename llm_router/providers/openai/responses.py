@@ -32,12 +32,20 @@ if TYPE_CHECKING:
     from llm_router.providers.openai.chat_model import OpenAIChatModel
 
 FORMAT = "openai-responses"
+#: Providers whose model sends a Responses body to ``{base_url}/responses`` as it is (not
+#: OpenAI-compatible servers, nor Azure, whose URLs differ): the others get it translated.
+PASSTHROUGH_PROVIDERS = frozenset({"openai"})
 PATH = "/responses"
 
 
 def is_responses(request: ChatRequest) -> bool:
     """The request came in on the Responses surface with its body kept."""
     return request.origin is not None and request.origin.format == FORMAT
+
+
+def passes_through(provider: str, request: ChatRequest) -> bool:
+    """Whether ``provider``'s model sends this request to ``/responses`` unchanged."""
+    return provider in PASSTHROUGH_PROVIDERS and is_responses(request)
 
 
 def body_for(request: ChatRequest, model: str, stream: bool) -> bytes:
