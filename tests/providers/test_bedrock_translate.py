@@ -84,6 +84,7 @@ def test_response_with_reasoning_text_and_tool_use() -> None:
     assert response.text == "21" and response.finish_reason == "tool_calls"
     assert [(c.id, c.name, c.arguments) for c in response.tool_calls] == [("tooluse_1", "calc", '{"x":1}')]
     assert response.usage == Usage(2 + 1322, 5, 0)
+    assert (response.reasoning, response.reasoning_signature) == ("hmm", "Eu4C")
 
 
 @pytest.mark.parametrize("piece", [1, 13, 4096])
@@ -101,9 +102,11 @@ def test_stream_tool_use_and_cache_usage() -> None:
     assert chunks[-1].finish_reason == "tool_calls" and chunks[-1].usage == Usage(1420, 50, 1000)
 
 
-def test_stream_reasoning_is_not_answer_text() -> None:
+def test_stream_reasoning_is_reasoning_not_answer_text() -> None:
     _, chunks, _ = frames("stream_thinking.bin")
     assert "".join(c.text for c in chunks) == "Paris." and chunks[-1].finish_reason == "length"
+    assert "".join(c.reasoning for c in chunks) == "The user asks"
+    assert "".join(c.reasoning_signature for c in chunks) == "Eu0CCkgI"
 
 
 def test_stream_exception_frame_and_classes() -> None:

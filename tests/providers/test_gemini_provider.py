@@ -117,7 +117,8 @@ async def test_thinking_budget_is_sent(fake: FakeGemini, http: UpstreamClient) -
     fake.enqueue(GeminiReply(text="ok", thoughts="hmm", thoughts_tokens=40, output_tokens=2))
     request = ChatRequest("gemini-2.5-flash", (Message("user", "hi"),), extra={"reasoning_effort": "medium"})
     response = await model.send_message(request)
-    assert response.text == "ok" and response.usage.output_tokens == 42
+    assert response.text == "ok" and response.usage.output_tokens == 42 and response.usage.reasoning_tokens == 40
+    assert response.reasoning == "hmm"
     assert fake.requests[-1].body["generationConfig"]["thinkingConfig"] == {"thinkingBudget": 8192}
 
 

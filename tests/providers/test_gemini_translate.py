@@ -128,13 +128,14 @@ def test_stream_text_in_any_split(piece: int) -> None:
 def test_stream_call_then_final_chunk_uses_the_last_usage() -> None:
     _, chunks = run("stream_tool_call_signature.sse")
     assert chunks[-1].finish_reason == "tool_calls"
-    assert chunks[-1].usage == Usage(257, 125, 200)
+    assert chunks[-1].usage == Usage(257, 125, 200, reasoning_tokens=120)
 
 
-def test_stream_thoughts_are_not_answer_text() -> None:
+def test_stream_thoughts_are_reasoning_not_answer_text() -> None:
     _, chunks = run("stream_thinking.sse")
     assert "".join(c.text for c in chunks) == "This is a great question!"
-    assert chunks[-1].usage == Usage(34, 23 + 787, 0)
+    assert "".join(c.reasoning for c in chunks).startswith("**Clarifying User Goals**")
+    assert chunks[-1].usage == Usage(34, 23 + 787, 0, reasoning_tokens=787)
 
 
 def test_inband_error_after_start_and_unreadable_events_counted() -> None:

@@ -209,15 +209,19 @@ def usage_from_wire(usage: dict[str, Any] | None) -> Usage:
 
 
 def response_from_body(body: dict[str, Any]) -> ChatResponse:
-    """The canonical response for a Converse answer (reasoning blocks are not answer text)."""
+    """The canonical response for a Converse answer (reasoning blocks go to ``reasoning``)."""
     content = body["output"]["message"]["content"]
     text = "".join(b["text"] for b in content if isinstance(b.get("text"), str))
     calls = tuple(ToolCall(str(b["toolUse"]["toolUseId"]), str(b["toolUse"]["name"]),
                            orjson.dumps(b["toolUse"].get("input") or {}).decode())
                   for b in content if isinstance(b.get("toolUse"), dict))
+    reasoning = [b["reasoningContent"].get("reasoningText") or {} for b in content
+                 if isinstance(b.get("reasoningContent"), dict)]
     return ChatResponse(id="", model="", text=text,
                         finish_reason=FINISH_REASONS.get(str(body.get("stopReason")), "other"),
-                        usage=usage_from_wire(body.get("usage")), tool_calls=calls)
+                        usage=usage_from_wire(body.get("usage")), tool_calls=calls,
+                        reasoning="".join(str(r.get("text") or "") for r in reasoning),
+                        reasoning_signature="".join(str(r.get("signature") or "") for r in reasoning))
 
 
 def error_type(header: str | None, body: Any) -> str | None:
@@ -285,7 +289,11 @@ class BedrockStreamTranslator:
         if isinstance(tool, dict) and tool.get("input"):
             index = self.tool_index.get(int(data.get("contentBlockIndex") or 0), 0)
             return [ChatChunk(tool_calls=(ToolCallDelta(index, arguments=str(tool["input"])),))]
-        return []  # reasoning text and signatures are not answer text
+        thinking = delta.get("reasoningContent")
+        if isinstance(thinking, dict) and (thinking.get("text") or thinking.get("signature")):
+            return [ChatChunk(reasoning=str(thinking.get("text") or ""),
+                              reasoning_signature=str(thinking.get("signature") or ""))]
+        return []
 
     def _on_messageStop(self, data: dict[str, Any]) -> list[ChatChunk]:
         self.finish_reason = FINISH_REASONS.get(str(data.get("stopReason")), "other")

@@ -24,6 +24,7 @@ from llm_router.providers.gemini.translate import (
     call_from_part,
     candidate_parts,
     finish_reason,
+    thought_text,
     usage_from_wire,
 )
 from llm_router.providers.sse import SSEEvent
@@ -155,10 +156,11 @@ class GeminiStreamTranslator:
             self.usage = usage_from_wire(data["usageMetadata"])  # cumulative: the last one wins
         candidate, parts = candidate_parts(data)
         out: list[ChatChunk] = []
-        text = answer_text(parts)
+        text, thoughts = answer_text(parts), thought_text(parts)
         deltas = self._calls(parts)
-        if text or deltas:
-            out.append(ChatChunk(text=text, tool_calls=deltas, id=self.id, model=self.model))
+        if text or deltas or thoughts:
+            out.append(ChatChunk(text=text, tool_calls=deltas, id=self.id, model=self.model,
+                                 reasoning=thoughts))
         if candidate is None and (data.get("promptFeedback") or {}).get("blockReason"):
             out.append(self._final("content_filter"))
         elif candidate is not None and candidate.get("finishReason"):

@@ -230,8 +230,9 @@ def usage_from_wire(meta: dict[str, Any] | None) -> Usage:
     if not meta:
         return Usage()
     prompt = int(meta.get("promptTokenCount") or 0) + int(meta.get("toolUsePromptTokenCount") or 0)
-    output = int(meta.get("candidatesTokenCount") or 0) + int(meta.get("thoughtsTokenCount") or 0)
-    return Usage(prompt, output, int(meta.get("cachedContentTokenCount") or 0))
+    thoughts = int(meta.get("thoughtsTokenCount") or 0)
+    output = int(meta.get("candidatesTokenCount") or 0) + thoughts
+    return Usage(prompt, output, int(meta.get("cachedContentTokenCount") or 0), reasoning_tokens=thoughts)
 
 
 def new_call_id() -> str:
@@ -264,6 +265,11 @@ def answer_text(parts: list[dict[str, Any]]) -> str:
     return "".join(p["text"] for p in parts if isinstance(p.get("text"), str) and not p.get("thought"))
 
 
+def thought_text(parts: list[dict[str, Any]]) -> str:
+    """The thought summaries (parts with ``thought: true``, sent with ``includeThoughts``)."""
+    return "".join(p["text"] for p in parts if isinstance(p.get("text"), str) and p.get("thought"))
+
+
 def response_from_body(body: dict[str, Any]) -> ChatResponse:
     """The canonical response for a ``GenerateContentResponse``; a blocked prompt
     (``promptFeedback.blockReason``, no candidates) is a ``content_filter`` finish."""
@@ -281,6 +287,7 @@ def response_from_body(body: dict[str, Any]) -> ChatResponse:
         finish_reason=reason,
         usage=usage_from_wire(body.get("usageMetadata")),
         tool_calls=calls,
+        reasoning=thought_text(parts),
     )
 
 
