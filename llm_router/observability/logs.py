@@ -13,6 +13,8 @@ from typing import Any
 import orjson
 
 _RESERVED = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message", "asctime"}
+# uvicorn's records carry a copy of the message with ANSI colour codes: never written.
+_DROPPED = {"color_message"}
 
 
 class JSONFormatter(logging.Formatter):
@@ -26,8 +28,11 @@ class JSONFormatter(logging.Formatter):
             "message": record.getMessage(),
         }
         for key, value in record.__dict__.items():
-            if key not in _RESERVED:
+            if key not in _RESERVED and key not in _DROPPED:
                 entry[key] = value
+        if record.name == "uvicorn.access" and isinstance(record.args, tuple) and len(record.args) == 5:
+            client, method, path, _, status = record.args  # uvicorn's access line, as fields
+            entry.update(client=client, method=method, path=path, status=status)
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
         return orjson.dumps(entry, default=str).decode()
@@ -101,6 +106,8 @@ def setup_logging(level: str, fmt: str) -> None:
     hand_off.writer = writer
     root.handlers[:] = [hand_off]
     root.setLevel(level.upper())
-    for name in ("uvicorn", "uvicorn.error"):
+    # uvicorn's own loggers (configured by uvicorn before the app is imported, when it is
+    # run as ``uvicorn llm_router.app:app``) write through ours: JSON, access lines included.
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         logging.getLogger(name).handlers[:] = []
         logging.getLogger(name).propagate = True
