@@ -93,7 +93,8 @@ def compat_gateway(fakes):
     from tests.gateway_process import run_gateway
 
     server = FakeOpenAI(api_key="sk-compat-Rsp-Zq81").start()
-    env = {**provider_env(fakes), "VLLM_BASE_URL": server.base_url, "VLLM_API_KEY": "sk-compat-Rsp-Zq81"}
+    env = {**provider_env(fakes), "VLLM_BASE_URL": server.base_url, "VLLM_API_KEY": "sk-compat-Rsp-Zq81",
+           "LLM_ROUTER_RETRIES": "1"}
     try:
         with run_gateway(env) as process:
             yield process, server
@@ -111,3 +112,20 @@ def test_an_openai_compatible_server_gets_chat_completions(compat_gateway):
     sent = server.requests[-1]
     assert sent.path == "/v1/chat/completions"
     assert [m["role"] for m in sent.body["messages"]] == ["system", "user"] and "tools" not in sent.body
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_pass_through_is_retried(compat_gateway, fakes, stream):
+    gateway, _ = compat_gateway
+    fakes["openai"].enqueue(Reply(status=503), Reply(text="second try"))
+    answer = post(gateway, {"model": "openai/gpt-4.1-mini", "input": "x", "stream": stream})
+    assert answer.status_code == 200 and answer.headers["x-llm-router-attempts"] == "2"
+    final = events(answer.text)[-1]["response"] if stream else answer.json()
+    assert final["output"][0]["content"][0]["text"] == "second try"
+    assert [r.path for r in fakes["openai"].requests] == ["/v1/responses", "/v1/responses"]
+
+
+def test_surfaces_are_in_the_metrics(gateway, fakes):
+    post(gateway, {"model": "anthropic", "input": "x"})
+    metrics = httpx.get(gateway.url + "/metrics", timeout=5).text
+    assert 'surface="responses"' in metrics
