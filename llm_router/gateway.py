@@ -91,6 +91,7 @@ class Gateway:
         request beyond the provider's per-call limit is split and reassembled in order."""
         if ctx is not None:
             ctx.model = name
+            ctx.estimated_tokens = _embed_tokens(request)  # for tpm limits and budgets
             await self.policies.check(ctx)
 
         async def attempt(model: ChatModel, canonical: EmbedRequest) -> EmbedResponse:
@@ -119,6 +120,11 @@ class Gateway:
 
 async def _send(model: ChatModel, request: ChatRequest) -> ChatResponse:
     return await model.send_message(request)
+
+
+def _embed_tokens(request: EmbedRequest) -> int:
+    """Input tokens an embedding request is expected to use: characters / 4, or the token ids."""
+    return sum(len(i) if isinstance(i, tuple) else -(-len(i) // 4) for i in request.inputs)
 
 
 def _note_outcome(state: RequestState, outcome: Outcome) -> None:
