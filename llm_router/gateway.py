@@ -18,7 +18,6 @@ client's body sets ``request.origin`` and sends ``response.raw`` when it comes b
 from __future__ import annotations
 
 import time
-
 from typing import TYPE_CHECKING
 
 from llm_router.messages import ChatRequest, ChatResponse
