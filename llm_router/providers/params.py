@@ -109,6 +109,44 @@ _COMMON: dict[str, Rule] = {
     "function_call": always("refused", "legacy function_call: send tool_choice"),
 }
 
+def _bedrock_reasoning(value: Any, request: ChatRequest) -> Action:
+    if value == "none":
+        return "dropped"
+    if "anthropic." not in request.model:
+        return "refused"  # only Claude models on Bedrock take a thinking setting through Converse
+    return "mapped" if anthropic_thinking_budget(request) is not None else "dropped"
+
+
+_UNTAGGED: dict[str, Rule] = {  # request tags and tiers that change nothing in the answer
+    "metadata": always("dropped", "request tagging"),
+    "safety_identifier": always("dropped", "abuse-monitoring id"),
+    "user": always("dropped", "abuse-monitoring id"),
+    "service_tier": always("dropped", "a latency/cost tier"),
+    "parallel_tool_calls": refused_unless(_is(True), "true dropped; false refused (no single-call mode)"),
+}
+_GEMINI: Mapping[str, Rule] = MappingProxyType({
+    **_COMMON, **_UNTAGGED,
+    "reasoning_effort": always("mapped", "→ thinkingConfig: thinkingBudget per level (thinkingLevel on "
+                                         "Gemini 3), thought summaries returned as reasoning"),
+    "seed": always("mapped", "→ generationConfig.seed"),
+    "frequency_penalty": always("mapped", "→ generationConfig.frequencyPenalty"),
+    "presence_penalty": always("mapped", "→ generationConfig.presencePenalty"),
+    "top_k": always("mapped", "→ generationConfig.topK"),
+})
+_BEDROCK: Mapping[str, Rule] = MappingProxyType({
+    **_COMMON, **_UNTAGGED,
+    "reasoning_effort": Rule(_bedrock_reasoning, "Claude models: → additionalModelRequestFields.thinking "
+                                                 "(as for Anthropic); refused on other models"),
+    "seed": refused_unless(_is(None), "no seeded sampling"),
+    "frequency_penalty": refused_unless(_is(0, 0.0), "0 dropped; otherwise refused"),
+    "presence_penalty": refused_unless(_is(0, 0.0), "0 dropped; otherwise refused"),
+    "top_k": always("mapped", "→ additionalModelRequestFields.top_k"),
+})
+# Gemini's and Bedrock's own wires (providers/gemini, vertex, bedrock); Claude on Vertex is
+# translated by the Anthropic translator, so under Anthropic's rules.
+_GOOGLE_AWS_TABLES: dict[str, Mapping[str, Rule]] = {
+    "gemini": _GEMINI, "vertex": _GEMINI, "bedrock": _BEDROCK}
+
 TABLE: Mapping[str, Mapping[str, Rule]] = MappingProxyType({
     "anthropic": MappingProxyType({
         **_COMMON,
@@ -137,9 +175,12 @@ TABLE: Mapping[str, Mapping[str, Rule]] = MappingProxyType({
         "frequency_penalty": always("mapped", "→ frequency_penalty"),
         "presence_penalty": always("mapped", "→ presence_penalty"),
     }),
+    **_GOOGLE_AWS_TABLES,
 })
 
-PROVIDER_NAMES: Mapping[str, str] = MappingProxyType({"anthropic": "Anthropic", "cohere": "Cohere"})
+PROVIDER_NAMES: Mapping[str, str] = MappingProxyType({
+    "anthropic": "Anthropic", "cohere": "Cohere", "gemini": "Gemini", "vertex": "Gemini on Vertex AI",
+    "bedrock": "Bedrock"})
 
 
 @dataclass(frozen=True, slots=True)

@@ -170,13 +170,14 @@ _ROWS: tuple[ProviderSpec, ...] = (
     # Google, AWS and Azure, each with its own wire or URLs (providers/gemini, bedrock, azure).
     ProviderSpec("gemini", GeminiChatModel, "GEMINI_API_KEY", "gemini-2.5-flash",
                  "https://generativelanguage.googleapis.com/v1beta", "GEMINI_BASE_URL", "GEMINI_MODEL",
-                 capabilities=Capabilities(rejected_params=frozenset({"n"}))),
+                 capabilities=Capabilities(rejected_params=frozenset({"n", "parallel_tool_calls"}))),
     # AWS credentials come from botocore's chain, or BEDROCK_API_KEY (a Bedrock API key) if set. The
     # default endpoint follows AWS_REGION (else botocore's region): bedrock-runtime.{region}.amazonaws.com.
     ProviderSpec("bedrock", BedrockChatModel, "BEDROCK_API_KEY",
                  "us.anthropic.claude-sonnet-4-5-20250929-v1:0", BEDROCK_DEFAULT_URL, "BEDROCK_BASE_URL",
                  "BEDROCK_MODEL",
-                 key_required=False, capabilities=Capabilities(rejected_params=frozenset({"n", "seed"})),
+                 key_required=False,
+                 capabilities=Capabilities(rejected_params=frozenset({"n", "seed", "parallel_tool_calls"})),
                  option_variables=(("region", "AWS_REGION"),)),
     # Azure OpenAI: the endpoint is the resource URL, the model the deployment name.
     ProviderSpec("azure", AzureOpenAIChatModel, "AZURE_API_KEY", "", "https://YOUR-RESOURCE.openai.azure.com",
@@ -186,7 +187,7 @@ _ROWS: tuple[ProviderSpec, ...] = (
     # the endpoint follows the location. VERTEX_API_KEY selects Vertex's express mode instead.
     ProviderSpec("vertex", VertexGeminiChatModel, "VERTEX_API_KEY", "gemini-2.5-flash", VERTEX_DEFAULT_URL,
                  "VERTEX_BASE_URL", "VERTEX_MODEL", key_required=False,
-                 capabilities=Capabilities(rejected_params=frozenset({"n"})),
+                 capabilities=Capabilities(rejected_params=frozenset({"n", "parallel_tool_calls"})),
                  option_variables=(("project", "VERTEXAI_PROJECT"), ("location", "VERTEXAI_LOCATION"))),
     # Claude on Vertex AI (rawPredict): project and region from the variables Claude Code and the
     # Anthropic SDK read; VERTEX_ANTHROPIC_API_KEY, if set, is a ready access token used as it is.

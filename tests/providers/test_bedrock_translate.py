@@ -61,14 +61,17 @@ def test_reasoning_effort_and_top_k() -> None:
                           extra={"reasoning_effort": "low", "top_k": 40})
     body = translate.request_to_body(request)
     assert body["additionalModelRequestFields"] == {"top_k": 40, "thinking": {"type": "enabled", "budget_tokens": 2048}}
-    assert body["inferenceConfig"]["maxTokens"] == 2048 + 1024
+    assert body["inferenceConfig"]["maxTokens"] == 2048 + 100  # the budget on top of the answer's cap
     with pytest.raises(InvalidRequest):
         translate.request_to_body(replace(request, model="amazon.nova-micro-v1:0"))
+    forced = replace(request, tools=RICH_REQUEST.tools, tool_choice=ToolChoice("required"))
+    assert "thinking" not in translate.request_to_body(forced)["additionalModelRequestFields"]  # as on Anthropic
 
 
 def test_unsupported_parameters_and_images() -> None:
     base = ChatRequest("m", (Message("user", "hi"),))
-    for change, param in (({"n": 2}, "n"), ({"seed": 1}, "seed"), ({"extra": {"logprobs": True}}, "logprobs")):
+    for change, param in (({"n": 2}, "n"), ({"seed": 1}, "seed"), ({"extra": {"logprobs": True}}, "logprobs"),
+                          ({"parallel_tool_calls": False}, "parallel_tool_calls")):
         with pytest.raises(InvalidRequest) as raised:
             translate.request_to_body(replace(base, **change))  # type: ignore[arg-type]
         assert raised.value.param == param

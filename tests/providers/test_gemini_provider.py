@@ -119,7 +119,8 @@ async def test_thinking_budget_is_sent(fake: FakeGemini, http: UpstreamClient) -
     response = await model.send_message(request)
     assert response.text == "ok" and response.usage.output_tokens == 42 and response.usage.reasoning_tokens == 40
     assert response.reasoning == "hmm"
-    assert fake.requests[-1].body["generationConfig"]["thinkingConfig"] == {"thinkingBudget": 8192}
+    assert fake.requests[-1].body["generationConfig"]["thinkingConfig"] == {"thinkingBudget": 8192,
+                                                                            "includeThoughts": True}
 
 
 @pytest.mark.parametrize(("reply", "error", "retry_after"), [

@@ -58,9 +58,9 @@ def test_named_tool_choice_json_mode_and_object_results() -> None:
 
 
 @pytest.mark.parametrize(("model", "effort", "expected"), [
-    ("gemini-2.5-flash", "low", {"thinkingBudget": 1024}),
+    ("gemini-2.5-flash", "low", {"thinkingBudget": 1024, "includeThoughts": True}),
     ("gemini-2.5-flash", "none", {"thinkingBudget": 0}),
-    ("models/gemini-3-pro-preview", "high", {"thinkingLevel": "HIGH"}),
+    ("models/gemini-3-pro-preview", "high", {"thinkingLevel": "HIGH", "includeThoughts": True}),
 ])
 def test_reasoning_effort_becomes_thinking_config(model: str, effort: str, expected: dict[str, object]) -> None:
     request = ChatRequest(model, (Message("user", "hi"),), extra={"reasoning_effort": effort})
@@ -73,9 +73,14 @@ def test_unsupported_and_invalid_parameters() -> None:
         translate.request_to_body(replace(base, n=2))
     assert raised.value.param == "n"
     with pytest.raises(InvalidRequest) as raised:
-        translate.request_to_body(replace(base, extra={"logit_bias": {}}))
-    assert raised.value.param == "logit_bias"
-    assert "logit_bias" not in str(translate.request_to_body(replace(base, extra={"logit_bias": {}}), True))
+        translate.request_to_body(replace(base, extra={"logit_bias": {"50256": -100}}))
+    assert raised.value.param == "logit_bias" and "Gemini" in raised.value.message
+    dropped = translate.request_to_body(replace(base, extra={"logit_bias": {"50256": -100}}), True)
+    assert "logit_bias" not in str(dropped)
+    # what changes nothing in the answer is dropped, not refused (LangChain, the Agents SDK send these)
+    harmless = {"store": True, "metadata": {"a": "b"}, "service_tier": "auto", "prompt_cache_key": "k",
+                "logprobs": False}
+    assert translate.request_to_body(replace(base, user="u1", extra=harmless)) == translate.request_to_body(base)
     with pytest.raises(InvalidRequest):
         translate.request_to_body(replace(base, extra={"reasoning_effort": "max"}))
     with pytest.raises(InvalidRequest):  # a tool result whose call is not in the conversation

@@ -32,10 +32,10 @@ from llm_router.messages import (
     ToolCallDelta,
     Usage,
 )
+from llm_router.providers import params
 
-MAPPED_EXTRA = ("reasoning_effort", "top_k")
-#: Anthropic extended-thinking budget per ``reasoning_effort`` (Claude models on Bedrock).
-THINKING_BUDGET = {"minimal": 1024, "low": 2048, "medium": 8192, "high": 24576, "xhigh": 32000}
+#: The answer's cap added to a thinking budget when the client sets none (as for Anthropic).
+DEFAULT_MAX_TOKENS = 4096
 IMAGE_FORMATS = {"image/png": "png", "image/jpeg": "jpeg", "image/jpg": "jpeg", "image/gif": "gif",
                  "image/webp": "webp"}
 FINISH_REASONS: dict[str, FinishReason] = {
@@ -139,15 +139,10 @@ def request_to_body(request: ChatRequest, drop_unsupported: bool = False) -> dic
 
 
 def _check_supported(request: ChatRequest, drop: bool) -> None:
-    if drop:
-        return
-    if request.n not in (None, 1):
-        raise InvalidRequest("Bedrock Converse cannot return n > 1 choices.", "n")
-    if request.seed is not None:
-        raise InvalidRequest("Bedrock Converse does not support 'seed'.", "seed")
-    for key in request.extra:
-        if key not in MAPPED_EXTRA:
-            raise InvalidRequest(f"Parameter '{key}' is not supported by Bedrock.", key)
+    """The parameter policy (``providers/params.py``): 400 for what Converse would silently
+    change, unless dropped."""
+    params.decide("bedrock", request, drop)
+    params.effort(request)
 
 
 def _tools_to_wire(request: ChatRequest, body: dict[str, Any], messages: list[dict[str, Any]]) -> None:
@@ -176,22 +171,16 @@ def _format_to_wire(request: ChatRequest, body: dict[str, Any]) -> None:
 
 
 def _model_fields(request: ChatRequest, config: dict[str, Any]) -> dict[str, Any]:
-    """``additionalModelRequestFields``: ``top_k``, and Claude's thinking for ``reasoning_effort``."""
+    """``additionalModelRequestFields``: ``top_k``, and for Claude models the thinking budget
+    of ``reasoning_effort`` (the Anthropic provider's table and conditions; ``maxTokens`` is
+    raised by the budget so the answer still fits)."""
     fields: dict[str, Any] = {}
     if request.extra.get("top_k") is not None:
         fields["top_k"] = request.extra["top_k"]
-    effort = request.extra.get("reasoning_effort")
-    if effort is None or effort == "none":
-        return fields
-    if effort not in THINKING_BUDGET:
-        raise InvalidRequest(f"reasoning_effort must be one of none, {', '.join(THINKING_BUDGET)}.",
-                             "reasoning_effort")
-    if "anthropic." not in request.model:
-        raise InvalidRequest("reasoning_effort is mapped for Anthropic models on Bedrock only.",
-                             "reasoning_effort")
-    budget = THINKING_BUDGET[effort]
-    fields["thinking"] = {"type": "enabled", "budget_tokens": budget}
-    config["maxTokens"] = max(int(config.get("maxTokens") or 0), budget + 1024)
+    budget = params.anthropic_thinking_budget(request) if "anthropic." in request.model else None
+    if budget is not None:
+        fields["thinking"] = {"type": "enabled", "budget_tokens": budget}
+        config["maxTokens"] = budget + (request.max_tokens or DEFAULT_MAX_TOKENS)
     return fields
 
 

@@ -49,7 +49,7 @@ class GeminiChatModel(HTTPChatModel):
         return self.model_path() + ":streamGenerateContent?alt=sse"
 
     def build_body(self, request: ChatRequest, stream: bool) -> dict[str, Any]:
-        return translate.request_to_body(request, bool(option(self.deployment, "drop_params")))
+        return translate.request_to_body(request, bool(option(self.deployment, "drop_params")), self.provider)
 
     def parse_response(self, body: dict[str, Any]) -> ChatResponse:
         return translate.response_from_body(body)

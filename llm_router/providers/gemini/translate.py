@@ -23,9 +23,8 @@ from llm_router.messages import (
     ToolCall,
     Usage,
 )
+from llm_router.providers import params
 
-#: Parameters outside ChatRequest's fields that Gemini takes (mapped below).
-MAPPED_EXTRA = ("reasoning_effort", "frequency_penalty", "presence_penalty", "top_k")
 #: Gemini 2.x ``thinkingBudget`` (tokens) per OpenAI ``reasoning_effort``.
 THINKING_BUDGET = {"none": 0, "minimal": 512, "low": 1024, "medium": 8192, "high": 24576, "xhigh": 32768}
 #: Gemini 3 ``thinkingLevel`` per ``reasoning_effort``.
@@ -141,9 +140,10 @@ def messages_to_wire(messages: tuple[Message, ...]) -> tuple[dict[str, Any] | No
     return instruction, contents
 
 
-def request_to_body(request: ChatRequest, drop_unsupported: bool = False) -> dict[str, Any]:
+def request_to_body(request: ChatRequest, drop_unsupported: bool = False,
+                    provider: str = "gemini") -> dict[str, Any]:
     """The ``GenerateContentRequest`` for a canonical request; 400 for what Gemini cannot do."""
-    _check_supported(request, drop_unsupported)
+    _check_supported(request, drop_unsupported, provider)
     system, contents = messages_to_wire(request.messages)
     body: dict[str, Any] = {"contents": contents}
     if system is not None:
@@ -155,14 +155,11 @@ def request_to_body(request: ChatRequest, drop_unsupported: bool = False) -> dic
     return body
 
 
-def _check_supported(request: ChatRequest, drop: bool) -> None:
-    if drop:
-        return
-    if request.n not in (None, 1):
-        raise InvalidRequest("Gemini models cannot return n > 1 choices here.", "n")
-    for key in request.extra:
-        if key not in MAPPED_EXTRA:
-            raise InvalidRequest(f"Parameter '{key}' is not supported by Gemini.", key)
+def _check_supported(request: ChatRequest, drop: bool, provider: str = "gemini") -> None:
+    """The parameter policy (``providers/params.py``): 400 for what Gemini would silently
+    change, unless dropped; reasoning_effort's level is checked here."""
+    params.decide(provider, request, drop)
+    params.effort(request)
 
 
 def generation_config(request: ChatRequest) -> dict[str, Any]:
@@ -198,9 +195,10 @@ def thinking_config(model: str, effort: Any) -> dict[str, Any] | None:
     if effort not in THINKING_BUDGET:
         choices = ", ".join(THINKING_BUDGET)
         raise InvalidRequest(f"reasoning_effort must be one of {choices}.", "reasoning_effort")
+    shown = {"includeThoughts": True} if effort != "none" else {}  # summaries come back as reasoning
     if model.removeprefix("models/").startswith("gemini-3"):
-        return {"thinkingLevel": THINKING_LEVEL[effort]}
-    return {"thinkingBudget": THINKING_BUDGET[effort]}
+        return {"thinkingLevel": THINKING_LEVEL[effort], **shown}
+    return {"thinkingBudget": THINKING_BUDGET[effort], **shown}
 
 
 def _tools_to_wire(request: ChatRequest, body: dict[str, Any]) -> None:
