@@ -64,8 +64,10 @@ def tracer_from_environment() -> Tracer | None:
         from opentelemetry.sdk.trace import TracerProvider
         from opentelemetry.sdk.trace.export import BatchSpanProcessor
     except ImportError:
-        log.warning("OTEL_EXPORTER_OTLP_ENDPOINT is set but the otel extra is not installed: "
-                    "pip install 'llm-router[otel]'")
+        from llm_router.distribution import install_command
+
+        log.warning("OTEL_EXPORTER_OTLP_ENDPOINT is set but the otel extra is not installed: %s",
+                    install_command("otel"))
         return None
     provider = TracerProvider(resource=Resource.create({"service.name": "llm-router"}))
     provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
