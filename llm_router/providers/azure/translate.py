@@ -12,12 +12,16 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
+from llm_router.errors import UpstreamBadRequest, UpstreamRateLimited, UpstreamServerError
 from llm_router.messages import ChatChunk
 from llm_router.providers.openai.translate import OpenAIStreamTranslator
 from llm_router.providers.sse import SSEEvent
 
 #: The latest GA version of the dated API, used when none is configured.
 DEFAULT_API_VERSION = "2024-10-21"
+#: Azure error codes that mean the service failed (retryable), not the request.
+SERVER_CODES = frozenset({"InternalServerError", "ServiceUnavailable", "500", "502", "503", "504", "408",
+                          "Timeout", "timeout"})
 #: Filter categories whose ``filtered: true`` means the text was withheld.
 FILTER_KEYS = ("hate", "sexual", "violence", "self_harm", "jailbreak", "indirect_attack",
                "protected_material_text", "protected_material_code", "profanity", "custom_blocklists")
@@ -88,7 +92,15 @@ class AzureStreamTranslator(OpenAIStreamTranslator):
             data = self.load(event)
             if data.get("id") == "" and not _has_delta(data.get("choices")):
                 return []
-        return super().translate(event)
+        try:
+            return super().translate(event)
+        except UpstreamBadRequest as error:  # Azure's codes: "429", "InternalServerError"...
+            kind = error.upstream_type or ""
+            if kind == "429":
+                raise UpstreamRateLimited(error.message, provider=self.provider, upstream_type=kind) from None
+            if kind in SERVER_CODES:
+                raise UpstreamServerError(error.message, provider=self.provider, upstream_type=kind) from None
+            raise
 
 
 def _has_delta(choices: Any) -> bool:
