@@ -1,11 +1,13 @@
 """Counters the limit and budget policies share, behind a small protocol.
 
 ``InProcessCounters`` is exact for one process. A Redis implementation (the scale-out
-issue) implements the same five operations atomically in the shared store.
+issue) implements the same operations atomically in the shared store (a sorted set per
+window, a hash per budget).
 
-- ``rate``: GCRA (generic cell rate algorithm) over ``period`` seconds with a burst of the
-  whole ``limit``: a full bucket admits ``limit`` units at once, then one unit every
-  ``period / limit`` seconds. Refusals consume nothing.
+- ``rate`` / ``peek`` / ``adjust_rate``: an exact sliding-window log
+  (``window.SlidingWindow``, the same semantics as the Redis store): at most ``limit`` units
+  in every ``period`` seconds; refusals consume nothing; ``adjust_rate`` corrects an
+  estimate (tpm) or gives a unit back (a request refused later in the chain).
 - ``acquire``/``release``: concurrency slots (``max_parallel``).
 - ``reserve``/``commit``: budgets. A reservation is admitted while ``spent + outstanding <
   limit`` (so the overshoot is bounded by one request's cost); ``commit`` replaces the
@@ -15,22 +17,14 @@ issue) implements the same five operations atomically in the shared store.
 from __future__ import annotations
 
 import asyncio
-import math
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Protocol
 
+from llm_router.policies.window import RateResult, SlidingWindow
 
-@dataclass(frozen=True, slots=True)
-class RateResult:
-    """One GCRA decision; times in seconds."""
-
-    allowed: bool
-    limit: int
-    remaining: int
-    reset_after: float  # until the bucket is full again
-    retry_after: float  # until this request would be admitted (0 when allowed)
+__all__ = ["CounterStore", "InProcessCounters", "RateResult", "Reservation"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,32 +68,31 @@ class InProcessCounters:
                  wall: Callable[[], float] = time.time) -> None:
         self.clock = clock
         self.wall = wall
-        self._tat: dict[str, float] = {}
+        self._windows: dict[str, SlidingWindow] = {}
         self._slots: dict[str, int] = {}
         self._budgets: dict[str, _Budget] = {}
         self._seeding = asyncio.Lock()
         self._ops = 0
 
     async def rate(self, key: str, limit: int, period: float, cost: int) -> RateResult:
-        now = self.clock()
-        interval = period / limit
-        tat = max(self._tat.get(key, now), now)
-        new_tat = tat + min(cost, limit) * interval
-        if new_tat - now > period + 1e-9:
-            return _result(False, limit, interval, tat - now, new_tat - period - now)
-        self._tat[key] = new_tat
-        self._prune(now)
-        return _result(True, limit, interval, new_tat - now, 0.0)
+        self._sweep()
+        return self._window(key, period).take(self.clock(), limit, cost)
 
     async def peek(self, key: str, limit: int, period: float) -> RateResult:
-        now = self.clock()
-        tat = max(self._tat.get(key, now), now)
-        return _result(True, limit, period / limit, tat - now, 0.0)
+        window = self._windows.get(key)
+        if window is None:
+            return RateResult(True, limit, limit, 0.0, 0.0)
+        return window.peek(self.clock(), limit)
 
     async def adjust_rate(self, key: str, limit: int, period: float, delta: int) -> None:
-        now = self.clock()
-        tat = max(self._tat.get(key, now), now) + delta * (period / limit)
-        self._tat[key] = min(max(tat, now), now + period)
+        if delta:
+            self._window(key, period).adjust(self.clock(), delta)
+
+    def _window(self, key: str, period: float) -> SlidingWindow:
+        window = self._windows.get(key)
+        if window is None or window.period != period:
+            window = self._windows[key] = SlidingWindow(period)
+        return window
 
     async def acquire(self, key: str, limit: int) -> bool:
         held = self._slots.get(key, 0)
@@ -140,16 +133,14 @@ class InProcessCounters:
         budget = self._budgets.get(key)
         return (budget.spent, budget.outstanding) if budget else None
 
-    def _prune(self, now: float) -> None:
+    def _sweep(self) -> None:
+        """Now and then, forget empty windows and finished budget periods."""
         self._ops += 1
         if self._ops % 4096:
             return
-        self._tat = {k: v for k, v in self._tat.items() if v > now}
+        now = self.clock()
+        for window in self._windows.values():
+            window.expire(now)
+        self._windows = {k: w for k, w in self._windows.items() if w.entries}
         wall = self.wall()
         self._budgets = {k: b for k, b in self._budgets.items() if b.expires > wall or b.outstanding}
-
-
-def _result(allowed: bool, limit: int, interval: float, used_time: float, retry: float) -> RateResult:
-    used_time = max(0.0, used_time)
-    remaining = max(0, min(limit, math.floor((limit * interval - used_time) / interval + 1e-9)))
-    return RateResult(allowed, limit, remaining, used_time, max(0.0, retry))

@@ -1,7 +1,8 @@
 """Rate limits of a key and its team: ``rpm``, ``tpm``, ``max_parallel``.
 
-Exact on one instance (GCRA in process, see ``counters``); tokens are charged from the
-estimate at ``check`` and corrected to the real usage at ``settle``. Every response of a
+Exact on one instance: a sliding-window log in process (``window``): at most ``rpm``
+requests and ``tpm`` tokens in every 60 seconds. Tokens are charged from the estimate at
+``check`` and corrected to the real usage at ``settle``. Every response of a
 limited key carries OpenAI's headers (the tighter of key and team):
 ``x-ratelimit-{limit,remaining,reset}-{requests,tokens}``; a refusal is 429 with
 ``Retry-After``."""

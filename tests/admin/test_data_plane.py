@@ -32,7 +32,7 @@ async def test_rpm_five_then_429_with_headers_other_keys_unaffected(client: http
     refused = await call(client, limited["key"])
     assert refused.status_code == 429
     assert refused.json()["error"]["code"] == "rate_limit_exceeded"
-    assert refused.headers["retry-after"] == "12"
+    assert 55 <= int(refused.headers["retry-after"]) <= 60  # when the first of the five leaves the window
     assert refused.headers["x-ratelimit-limit-requests"] == "5"
     assert refused.headers["x-ratelimit-remaining-requests"] == "0"
     assert (await call(client, other["key"])).status_code == 200
