@@ -1,17 +1,13 @@
 """Claude Code itself (``claude -p ... --output-format json``) through the router, with each
 upstream fake behind it: a plain prompt and a turn that uses its Read tool.
 
-The npm package ``@anthropic-ai/claude-code`` is installed on first use into a folder outside
-the repository (``LLM_ROUTER_CLAUDE_CODE_DIR``, else ``/work/tools/claude-code`` where that
-exists, else ``~/.cache/llm-router/claude-code``); the test is skipped only when npm or its
-registry cannot be reached.
+The npm package ``@anthropic-ai/claude-code`` is installed on first use (``tests/npm_tools.py``).
 """
 
 from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,36 +19,15 @@ from tests.anthropic_surface.conftest import MODELS
 from tests.conftest import provider_env
 from tests.fakes import Reply, ToolCallSpec
 from tests.gateway_process import GatewayProcess, run_gateway
+from tests.npm_tools import npm_binary
 
 VERSION = "2.1.197"
 GATEWAY_KEY = "gw-claude-code-key-42"
-OFFLINE = ("ENOTFOUND", "EAI_AGAIN", "ETIMEDOUT", "ECONNREFUSED", "ECONNRESET", "network")
-
-
-def _install_dir() -> Path:
-    if os.environ.get("LLM_ROUTER_CLAUDE_CODE_DIR"):
-        return Path(os.environ["LLM_ROUTER_CLAUDE_CODE_DIR"])
-    if Path("/work/tools").is_dir():
-        return Path("/work/tools/claude-code")
-    return Path.home() / ".cache" / "llm-router" / "claude-code"
 
 
 def claude_binary() -> Path:
     """The ``claude`` executable, installed from the npm registry if it is not there yet."""
-    folder = _install_dir()
-    binary = folder / "node_modules" / ".bin" / "claude"
-    if binary.exists():
-        return binary
-    if shutil.which("npm") is None:
-        pytest.skip("npm is not installed: cannot install @anthropic-ai/claude-code")
-    folder.mkdir(parents=True, exist_ok=True)
-    done = subprocess.run(["npm", "install", "--prefix", str(folder), "--no-audit", "--no-fund",
-                           f"@anthropic-ai/claude-code@{VERSION}"], capture_output=True, text=True, timeout=300)
-    if done.returncode != 0 and any(word in done.stderr for word in OFFLINE):
-        pytest.skip(f"the npm registry is unreachable: {done.stderr[-300:]}")
-    assert done.returncode == 0, done.stderr
-    assert binary.exists(), f"npm installed no claude binary in {folder}"
-    return binary
+    return npm_binary("@anthropic-ai/claude-code", VERSION, "claude")
 
 
 @pytest.fixture(scope="module")

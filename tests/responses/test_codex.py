@@ -2,15 +2,14 @@
 surface, with its default configuration, on each upstream fake: a turn where the model runs a
 shell command and the next turn gets its output.
 
-Codex is an npm package, installed outside the tracked files (``npm install @openai/codex`` in
-any directory); point ``CODEX_BIN`` at its ``node_modules/.bin/codex`` if it is not on PATH.
+Codex is an npm package, installed on first use (``tests/npm_tools.py``); ``CODEX_BIN`` points
+at another build.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -18,12 +17,10 @@ import pytest
 
 from tests.fakes import Reply, ToolCallSpec
 from tests.gateway_process import GatewayProcess
+from tests.npm_tools import npm_binary
 
 PROVIDERS = ["openai", "anthropic", "cohere"]
-CANDIDATES = (os.environ.get("CODEX_BIN", ""), shutil.which("codex") or "",
-              "/tmp/codex-npm/node_modules/.bin/codex")
-CODEX = next((c for c in CANDIDATES if c and Path(c).exists()), None)
-pytestmark = pytest.mark.skipif(CODEX is None, reason="Codex is not installed (npm install @openai/codex; CODEX_BIN)")
+CODEX_VERSION = "0.171.0"
 MODEL = {"openai": "openai/gpt-4.1-mini", "anthropic": "anthropic", "cohere": "cohere"}
 CONFIG = """model = "{model}"
 model_provider = "router"
@@ -46,8 +43,8 @@ def run_codex(tmp_path: Path, gateway: GatewayProcess, model: str, prompt: str) 
     work.mkdir()
     env = {"PATH": os.environ.get("PATH", ""), "HOME": str(tmp_path), "CODEX_HOME": str(home),
            "ROUTER_KEY": "dummy-key"}
-    assert CODEX is not None
-    return subprocess.run([CODEX, "exec", "--skip-git-repo-check", "--ephemeral", prompt], cwd=work, env=env,
+    codex = os.environ.get("CODEX_BIN") or str(npm_binary("@openai/codex", CODEX_VERSION, "codex"))
+    return subprocess.run([codex, "exec", "--skip-git-repo-check", "--ephemeral", prompt], cwd=work, env=env,
                           stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=120)
 
 
