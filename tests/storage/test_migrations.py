@@ -8,11 +8,12 @@ import asyncio
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from llm_router.errors import ConfigError
-from llm_router.storage.engine import async_url, downgrade, make_engine, upgrade
+from llm_router.storage.engine import alembic_config, async_url, downgrade, make_engine, upgrade
 from llm_router.storage.models import Base
 from tests.storage.db import database_url
 
@@ -51,7 +52,8 @@ async def test_upgrade_is_idempotent_and_downgrade_empties(engine: AsyncEngine):
     assert set(tables) <= {"alembic_version"}
     await upgrade(engine)
     async with engine.connect() as conn:
-        assert (await conn.execute(text("SELECT version_num FROM alembic_version"))).scalar() == "0002"
+        version = (await conn.execute(text("SELECT version_num FROM alembic_version"))).scalar()
+    assert version == ScriptDirectory.from_config(alembic_config()).get_current_head()
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
