@@ -48,6 +48,7 @@ from llm_router.providers.factory import ChatModelFactory
 from llm_router.providers.http import UpstreamClient
 from llm_router.routing.router import Router
 from llm_router.scaleout import build_scaleout
+from llm_router.storage.journal_service import build_journal
 from llm_router.storage.responses import ResponseStore
 
 log = logging.getLogger("llm_router")
@@ -73,6 +74,9 @@ def create_app(settings: Settings | None = None, config_path: str | None = None,
     gateway = Gateway(router, capture_content=settings.llm_router_log_content, policies=chain)
     if plane is not None:  # the Responses surface keeps responses in the same database
         gateway.response_store = ResponseStore(plane.engine)
+    journal = build_journal(plane.engine if plane else None, owners=plane.owners if plane else None)  # opt-in
+    if journal is not None:
+        router.before_attempt = journal.journal.intent
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -82,12 +86,16 @@ def create_app(settings: Settings | None = None, config_path: str | None = None,
             await plane.start()
         if scaleout is not None:
             await scaleout.start()
+        if journal is not None:
+            await journal.start()
         gc.collect()
         gc.freeze()  # start-up objects leave the collector's view: later collections stay cheap
         log.info("llm-router ready; providers configured: %s", ", ".join(factory.available()) or "none")
         try:
             yield
         finally:
+            if journal is not None:
+                await journal.close()
             if scaleout is not None:
                 await scaleout.close()
             if plane is not None:
@@ -103,6 +111,8 @@ def create_app(settings: Settings | None = None, config_path: str | None = None,
     app.state.metrics = Metrics()
     if scaleout is not None:
         app.state.metrics.registry.register(scaleout.collector())
+    if journal is not None:
+        app.state.metrics.registry.register(journal.collector())
     app.state.ledger = UsageLedger()
     app.state.admin_guard = AdminGuard(secret(settings.llm_router_admin_key),
                                        secret(settings.llm_router_api_key))
@@ -112,7 +122,7 @@ def create_app(settings: Settings | None = None, config_path: str | None = None,
         deployment_price=factory.price_of,
         circuit_state=router.health.state, tracer=tracer_from_environment(),
         log_content=settings.llm_router_log_content,
-        sinks=(plane.usage_sink,) if plane is not None else (),
+        sinks=((plane.usage_sink,) if plane is not None else ()) + ((journal.journal,) if journal else ()),
     )
     surfaces = routes()
     _add_surfaces(app, surfaces, gateway, chain, observer, settings)

@@ -73,6 +73,9 @@ class Router:
         self.budget = RetryBudget(config.retry_budget.ratio, config.retry_budget.minimum)
         self.sleep = sleep
         self.clock = clock  # deadlines and waits are planned on this clock
+        #: Awaited before each upstream attempt is sent (the usage journal's intent,
+        #: ``storage/journal.py``); if it raises, the attempt is not made. None: nothing.
+        self.before_attempt: Callable[[AttemptRecord], Awaitable[None]] | None = None
 
     def names(self) -> list[tuple[str, str]]:
         """Route names and the strategy behind each."""
@@ -184,8 +187,14 @@ class Router:
     async def _attempt(self, run: _Run, model: ChatModel, request: ChatRequest, attempt: Attempt[T],
                        is_retry: bool) -> tuple[T, Outcome]:
         name = model.deployment.name
-        slot = _Slot(self.stats.in_flight, name)
         record = _record_attempt(model, time.monotonic(), is_retry)
+        if self.before_attempt is not None:
+            try:
+                await self.before_attempt(record)
+            except BaseException:
+                record.end("not_sent")
+                raise
+        slot = _Slot(self.stats.in_flight, name)
         self.health.begin(name)
         try:
             async with asyncio.timeout(max(0.0, run.deadline - self.clock())):

@@ -35,6 +35,10 @@ class RequestOwners:
         while len(self._owners) > self.max_entries:
             self._owners.popitem(last=False)
 
+    def get(self, request_id: str) -> tuple[str | None, str | None]:
+        """The owner of ``request_id``, kept (the usage journal reads it before each attempt)."""
+        return self._owners.get(request_id, (None, None))
+
     def pop(self, request_id: str) -> tuple[str | None, str | None]:
         """The owner of ``request_id`` (forgotten afterwards); (None, None) if unknown."""
         return self._owners.pop(request_id, (None, None))

@@ -1,0 +1,214 @@
+"""Ships the usage journal to the database: one row per upstream attempt in
+``usage_attempts``, upserted on ``(request_id, attempt)``, so shipping a record twice (a
+crash between the commit and the checkpoint) changes nothing. An upsert never moves a row
+back: a completion (phase 1) is not overwritten by its intent (phase 0).
+
+The checkpoint advances only after the database commit. While the database is unreachable
+the shipper retries with backoff (up to ``max_backoff``) and the journal grows, bounded by
+its ``max_pending``; when the database is back the backlog drains at ``batch_size`` records
+per round trip. A batch the database refuses for another reason (a constraint, bad data) is
+retried row by row; a row refused alone goes to ``usage_attempts_dead`` with the error,
+never dropped (P4).
+
+The two tables are created by the shipper if missing (``create_all``; they are not part of
+the Alembic chain yet)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from llm_router.storage.journal import Journal, JournalRecord
+from llm_router.storage.models import UtcDateTime
+
+log = logging.getLogger("llm_router.journal")
+TABLES_LOCK_ID = 0x6C6C6D6A726E6C  # "llmjrnl"
+metadata = sa.MetaData()
+attempts = sa.Table(
+    "usage_attempts", metadata,
+    sa.Column("request_id", sa.String(64), primary_key=True),
+    sa.Column("attempt", sa.Integer, primary_key=True),
+    sa.Column("phase", sa.Integer, nullable=False),  # 0 intent only, 1 completed
+    sa.Column("replica", sa.String(128)), sa.Column("key_id", sa.String(40)),
+    sa.Column("team_id", sa.String(40)), sa.Column("surface", sa.String(40)),
+    sa.Column("route", sa.String(200)),
+    sa.Column("deployment", sa.String(200)), sa.Column("provider", sa.String(64)),
+    sa.Column("model", sa.String(200)), sa.Column("status", sa.String(32), nullable=False),
+    sa.Column("http_status", sa.Integer), sa.Column("error_type", sa.String(64)),
+    sa.Column("possibly_billed", sa.Boolean, nullable=False, default=False),
+    sa.Column("input_tokens", sa.Integer), sa.Column("output_tokens", sa.Integer),
+    sa.Column("cached_tokens", sa.Integer), sa.Column("cost_micros", sa.BigInteger),
+    sa.Column("started_at", UtcDateTime), sa.Column("ended_at", UtcDateTime),
+)
+dead_letters = sa.Table(
+    "usage_attempts_dead", metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=True),
+    sa.Column("request_id", sa.String(64), nullable=False), sa.Column("attempt", sa.Integer, nullable=False),
+    sa.Column("row", sa.JSON, nullable=False), sa.Column("error", sa.Text, nullable=False),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+)
+_INTENT_FIELDS = ("replica", "key_id", "team_id", "surface", "route", "deployment", "provider", "model")
+_COMPLETION_FIELDS = ("status", "http_status", "error_type", "possibly_billed", "input_tokens",
+                      "output_tokens", "cached_tokens", "cost_micros")
+
+
+def connection_trouble(exc: BaseException) -> bool:
+    """Whether a database error means "unreachable" (retry the batch later) rather than
+    "this data is refused" (retry row by row, then dead-letter)."""
+    if isinstance(exc, (OperationalError, InterfaceError, OSError, TimeoutError)):
+        return True
+    if isinstance(exc, DBAPIError):
+        return exc.connection_invalidated or isinstance(exc.orig, (OSError, TimeoutError))
+    cause = exc.__cause__
+    return cause is not None and cause is not exc and connection_trouble(cause)
+
+
+def _time(value: float | None) -> datetime | None:
+    return datetime.fromtimestamp(value, UTC) if value is not None else None
+
+
+def fold(records: Iterable[JournalRecord]) -> list[dict[str, Any]]:
+    """One row per (request_id, attempt) from intents and completions, in journal order."""
+    rows: dict[tuple[str, int], dict[str, Any]] = {}
+    for record in records:
+        row = rows.setdefault((record.request_id, record.attempt), {
+            **dict.fromkeys(_INTENT_FIELDS + _COMPLETION_FIELDS), "request_id": record.request_id[:64],
+            "attempt": record.attempt, "phase": 0, "status": "pending", "possibly_billed": False,
+            "started_at": None, "ended_at": None})
+        body = record.body
+        if record.kind == "intent":
+            row.update({k: body.get(k) for k in _INTENT_FIELDS if k in body})
+            row["started_at"] = _time(body.get("started_at"))
+        else:
+            row["phase"] = 1
+            row.update({k: body[k] for k in _COMPLETION_FIELDS if k in body})
+            row["ended_at"] = _time(body.get("ended_at"))
+    return list(rows.values())
+
+
+def _upsert(dialect: str, rows: list[dict[str, Any]]) -> sa.Executable:
+    insert = postgresql.insert(attempts) if dialect == "postgresql" else sqlite.insert(attempts)
+    statement = insert.values(rows)
+    excluded = statement.excluded
+    update: dict[str, Any] = {c: sa.func.coalesce(getattr(excluded, c), getattr(attempts.c, c))
+              for c in (*_INTENT_FIELDS, "started_at")}
+    update.update({c: sa.case((excluded.phase >= attempts.c.phase, getattr(excluded, c)),
+                              else_=getattr(attempts.c, c)) for c in (*_COMPLETION_FIELDS, "ended_at")})
+    update["phase"] = sa.func.greatest(excluded.phase, attempts.c.phase) if dialect == "postgresql" \
+        else sa.func.max(excluded.phase, attempts.c.phase)
+    return statement.on_conflict_do_update(index_elements=["request_id", "attempt"], set_=update)
+
+
+class JournalShipper:
+    """Copies the journal to ``usage_attempts``; see the module docstring."""
+
+    def __init__(self, journal: Journal, engine: AsyncEngine, interval: float = 0.2, batch_size: int = 500,
+                 max_backoff: float = 5.0) -> None:
+        self.journal = journal
+        self.engine = engine
+        self.interval = interval
+        self.batch_size = batch_size
+        self.max_backoff = max_backoff
+        self.shipped = 0
+        self.dead = 0
+        self.failing = False
+        self._task: asyncio.Task[None] | None = None
+        self._stopping = asyncio.Event()
+
+    async def start(self) -> None:
+        """Create the tables if needed and start shipping."""
+        async with self.engine.begin() as conn:
+            if conn.dialect.name == "postgresql":  # replicas starting together take turns
+                await conn.execute(sa.text("SELECT pg_advisory_xact_lock(:id)"), {"id": TABLES_LOCK_ID})
+            await conn.run_sync(metadata.create_all, checkfirst=True)
+        self._task = asyncio.create_task(self._run(), name="llm-router-journal-shipper")
+
+    async def ship_once(self) -> int:
+        """Ship one batch; the number of records shipped (0: nothing to do)."""
+        records = await asyncio.to_thread(self.journal.read_batch, self.batch_size)
+        if not records:
+            return 0
+        rows = fold(records)
+        await self._write(rows)
+        await asyncio.to_thread(self.journal.advance, records[-1].seq, len(records))
+        self.shipped += len(records)
+        return len(records)
+
+    async def drain(self, within: float = 10.0) -> None:
+        """Ship until the journal is empty or ``within`` seconds pass (shutdown)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + within
+        while loop.time() < deadline:
+            try:
+                if not await self.ship_once():
+                    return
+            except (SQLAlchemyError, OSError) as exc:
+                log.warning("journal not fully shipped at shutdown (%s); the next start ships it",
+                            type(exc).__name__)
+                return
+
+    async def close(self) -> None:
+        """Stop the background loop (after ``drain``, usually)."""
+        self._stopping.set()
+        if self._task is not None:
+            await self._task
+            self._task = None
+
+    async def _run(self) -> None:
+        backoff = self.interval
+        while not self._stopping.is_set():
+            try:
+                shipped = await self.ship_once()
+            except (SQLAlchemyError, OSError, TimeoutError) as exc:
+                if not self.failing:
+                    log.error("cannot ship the usage journal (%s); %d record(s) wait on disk",
+                              type(exc).__name__, self.journal.pending)
+                self.failing, shipped = True, 0
+                backoff = min(backoff * 2, self.max_backoff)
+            else:
+                if self.failing:
+                    log.warning("usage journal shipping recovered")
+                self.failing, backoff = False, self.interval
+            if shipped >= self.batch_size:
+                continue
+            try:
+                await asyncio.wait_for(self._stopping.wait(), backoff)
+            except TimeoutError:
+                pass
+
+    async def _write(self, rows: list[dict[str, Any]]) -> None:
+        try:
+            async with self.engine.begin() as conn:
+                await conn.execute(_upsert(self.engine.dialect.name, rows))
+        except SQLAlchemyError as exc:
+            if connection_trouble(exc):
+                raise  # the caller retries the whole batch later
+            await self._one_by_one(rows)
+
+    async def _one_by_one(self, rows: list[dict[str, Any]]) -> None:
+        for row in rows:
+            try:
+                async with self.engine.begin() as conn:
+                    await conn.execute(_upsert(self.engine.dialect.name, [row]))
+            except SQLAlchemyError as exc:
+                if connection_trouble(exc):
+                    raise
+                await self._dead_letter(row, exc)
+
+    async def _dead_letter(self, row: dict[str, Any], exc: Exception) -> None:
+        log.error("usage attempt %s/%s refused by the database (%s): kept in usage_attempts_dead",
+                  row["request_id"], row["attempt"], type(exc).__name__)
+        plain = {k: v.isoformat() if isinstance(v, datetime) else v for k, v in row.items()}
+        async with self.engine.begin() as conn:
+            await conn.execute(sa.insert(dead_letters).values(
+                request_id=row["request_id"], attempt=row["attempt"], row=plain, error=str(exc)[:2000],
+                created_at=datetime.now(UTC)))
+        self.dead += 1
