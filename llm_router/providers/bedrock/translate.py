@@ -33,6 +33,7 @@ from llm_router.messages import (
     Usage,
 )
 from llm_router.providers import params
+from llm_router.providers.events import as_dict, as_int, as_str
 
 #: The answer's cap added to a thinking budget when the client sets none (as for Anthropic).
 DEFAULT_MAX_TOKENS = 4096
@@ -191,10 +192,10 @@ def usage_from_wire(usage: dict[str, Any] | None) -> Usage:
     """Canonical usage: Converse's ``inputTokens`` exclude cache reads and writes."""
     if not usage:
         return Usage()
-    cached = int(usage.get("cacheReadInputTokens") or 0)
-    written = int(usage.get("cacheWriteInputTokens") or 0)
-    return Usage(int(usage.get("inputTokens") or 0) + cached + written, int(usage.get("outputTokens") or 0),
-                 cached)
+    usage = as_dict(usage)
+    cached, written = as_int(usage.get("cacheReadInputTokens")), as_int(usage.get("cacheWriteInputTokens"))
+    total_input = as_int(usage.get("inputTokens")) + cached + written
+    return Usage(total_input, as_int(usage.get("outputTokens")), cached)
 
 
 def response_from_body(body: dict[str, Any]) -> ChatResponse:
@@ -264,28 +265,29 @@ class BedrockStreamTranslator:
             return []
 
     def _on_contentBlockStart(self, data: dict[str, Any]) -> list[ChatChunk]:
-        tool = (data.get("start") or {}).get("toolUse")
-        if not isinstance(tool, dict):
+        tool = as_dict(data.get("start")).get("toolUse")
+        if tool is None:
             return []
-        index = self.tool_index.setdefault(int(data.get("contentBlockIndex") or 0), len(self.tool_index))
-        return [ChatChunk(tool_calls=(ToolCallDelta(index, str(tool["toolUseId"]), str(tool["name"])),))]
+        tool = as_dict(tool)
+        index = self.tool_index.setdefault(as_int(data.get("contentBlockIndex")), len(self.tool_index))
+        return [ChatChunk(tool_calls=(ToolCallDelta(index, as_str(tool.get("toolUseId")),
+                                                    as_str(tool.get("name"))),))]
 
     def _on_contentBlockDelta(self, data: dict[str, Any]) -> list[ChatChunk]:
-        delta = data["delta"]
-        if isinstance(delta.get("text"), str) and delta["text"]:
-            return [ChatChunk(text=delta["text"])]
-        tool = delta.get("toolUse")
-        if isinstance(tool, dict) and tool.get("input"):
-            index = self.tool_index.get(int(data.get("contentBlockIndex") or 0), 0)
-            return [ChatChunk(tool_calls=(ToolCallDelta(index, arguments=str(tool["input"])),))]
-        thinking = delta.get("reasoningContent")
-        if isinstance(thinking, dict) and (thinking.get("text") or thinking.get("signature")):
-            return [ChatChunk(reasoning=str(thinking.get("text") or ""),
-                              reasoning_signature=str(thinking.get("signature") or ""))]
-        return []
+        delta = as_dict(data["delta"])
+        if delta.get("text") is not None:
+            text = as_str(delta["text"])
+            return [ChatChunk(text=text)] if text else []
+        if delta.get("toolUse") is not None:
+            piece = as_str(as_dict(delta["toolUse"]).get("input"))
+            index = self.tool_index.get(as_int(data.get("contentBlockIndex")), 0)
+            return [ChatChunk(tool_calls=(ToolCallDelta(index, arguments=piece),))] if piece else []
+        thinking = as_dict(delta.get("reasoningContent"))
+        text, signature = as_str(thinking.get("text")), as_str(thinking.get("signature"))
+        return [ChatChunk(reasoning=text, reasoning_signature=signature)] if text or signature else []
 
     def _on_messageStop(self, data: dict[str, Any]) -> list[ChatChunk]:
-        self.finish_reason = FINISH_REASONS.get(str(data.get("stopReason")), "other")
+        self.finish_reason = FINISH_REASONS.get(as_str(data.get("stopReason")), "other")
         return []
 
     def _on_metadata(self, data: dict[str, Any]) -> list[ChatChunk]:

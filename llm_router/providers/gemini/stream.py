@@ -19,6 +19,7 @@ from llm_router.errors import (
     UpstreamServerError,
 )
 from llm_router.messages import ChatChunk, FinishReason, ToolCallDelta, Usage
+from llm_router.providers.events import as_dict, as_opt_str
 from llm_router.providers.gemini.translate import (
     answer_text,
     call_from_part,
@@ -150,8 +151,8 @@ class GeminiStreamTranslator:
             return []
 
     def _response(self, data: dict[str, Any]) -> list[ChatChunk]:
-        self.id = self.id or data.get("responseId")
-        self.model = self.model or data.get("modelVersion")
+        self.id = self.id or as_opt_str(data.get("responseId"))
+        self.model = self.model or as_opt_str(data.get("modelVersion"))
         if data.get("usageMetadata"):
             self.usage = usage_from_wire(data["usageMetadata"])  # cumulative: the last one wins
         candidate, parts = candidate_parts(data)
@@ -161,7 +162,7 @@ class GeminiStreamTranslator:
         if text or deltas or thoughts:
             out.append(ChatChunk(text=text, tool_calls=deltas, id=self.id, model=self.model,
                                  reasoning=thoughts))
-        if candidate is None and (data.get("promptFeedback") or {}).get("blockReason"):
+        if candidate is None and as_dict(data.get("promptFeedback")).get("blockReason"):
             out.append(self._final("content_filter"))
         elif candidate is not None and candidate.get("finishReason"):
             out.append(self._final(finish_reason(candidate["finishReason"], self.calls > 0)))

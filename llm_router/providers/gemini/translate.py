@@ -24,6 +24,7 @@ from llm_router.messages import (
     Usage,
 )
 from llm_router.providers import params
+from llm_router.providers.events import as_dict, as_int, as_list, as_opt_str, as_str
 
 #: Gemini 2.x ``thinkingBudget`` (tokens) per OpenAI ``reasoning_effort``.
 THINKING_BUDGET = {"none": 0, "minimal": 512, "low": 1024, "medium": 8192, "high": 24576, "xhigh": 32768}
@@ -40,8 +41,9 @@ CONTENT_FILTER = frozenset({"SAFETY", "RECITATION", "BLOCKLIST", "PROHIBITED_CON
 ERRORS = frozenset({"MALFORMED_FUNCTION_CALL", "MALFORMED_RESPONSE", "MISSING_THOUGHT_SIGNATURE"})
 
 
-def finish_reason(value: str | None, has_calls: bool) -> FinishReason:
+def finish_reason(value: Any, has_calls: bool) -> FinishReason:
     """Canonical finish reason; a function call still ends with ``STOP`` on the wire."""
+    value = as_opt_str(value)
     if value in (None, "", "STOP", "FINISH_REASON_UNSPECIFIED"):
         return "tool_calls" if has_calls else "stop"
     if value == "MAX_TOKENS":
@@ -227,10 +229,11 @@ def usage_from_wire(meta: dict[str, Any] | None) -> Usage:
     """Canonical usage: the prompt count includes cached tokens; thinking is output."""
     if not meta:
         return Usage()
-    prompt = int(meta.get("promptTokenCount") or 0) + int(meta.get("toolUsePromptTokenCount") or 0)
-    thoughts = int(meta.get("thoughtsTokenCount") or 0)
-    output = int(meta.get("candidatesTokenCount") or 0) + thoughts
-    return Usage(prompt, output, int(meta.get("cachedContentTokenCount") or 0), reasoning_tokens=thoughts)
+    meta = as_dict(meta)
+    prompt = as_int(meta.get("promptTokenCount")) + as_int(meta.get("toolUsePromptTokenCount"))
+    thoughts = as_int(meta.get("thoughtsTokenCount"))
+    output = as_int(meta.get("candidatesTokenCount")) + thoughts
+    return Usage(prompt, output, as_int(meta.get("cachedContentTokenCount")), reasoning_tokens=thoughts)
 
 
 def new_call_id() -> str:
@@ -240,22 +243,23 @@ def new_call_id() -> str:
 
 def call_from_part(part: dict[str, Any]) -> ToolCall | None:
     """The tool call in a ``functionCall`` part (its signature folded into the id)."""
-    call = part.get("functionCall")
-    if not isinstance(call, dict):
+    if part.get("functionCall") is None:
         return None
-    call_id = str(call.get("id") or new_call_id())
-    if part.get("thoughtSignature"):
-        call_id += SIGNATURE_SEPARATOR + str(part["thoughtSignature"])
-    return ToolCall(call_id, str(call.get("name") or ""), orjson.dumps(call.get("args") or {}).decode())
+    call = as_dict(part["functionCall"])
+    call_id = as_opt_str(call.get("id")) or new_call_id()
+    signature = as_opt_str(part.get("thoughtSignature"))
+    if signature:
+        call_id += SIGNATURE_SEPARATOR + signature
+    return ToolCall(call_id, as_str(call.get("name")), orjson.dumps(as_dict(call.get("args"))).decode())
 
 
 def candidate_parts(body: dict[str, Any]) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
     """The first candidate and its parts (none for a blocked candidate's ``content: {}``)."""
-    candidates = body.get("candidates") or []
+    candidates = as_list(body.get("candidates"))
     if not candidates:
         return None, []
-    candidate = candidates[0]
-    return candidate, list((candidate.get("content") or {}).get("parts") or [])
+    candidate = as_dict(candidates[0])
+    return candidate, [as_dict(p) for p in as_list(as_dict(candidate.get("content")).get("parts"))]
 
 
 def answer_text(parts: list[dict[str, Any]]) -> str:
@@ -274,13 +278,13 @@ def response_from_body(body: dict[str, Any]) -> ChatResponse:
     candidate, parts = candidate_parts(body)
     calls = tuple(c for c in (call_from_part(p) for p in parts) if c is not None)
     if candidate is None:
-        blocked = (body.get("promptFeedback") or {}).get("blockReason")
+        blocked = as_dict(body.get("promptFeedback")).get("blockReason")
         reason: FinishReason = "content_filter" if blocked else "other"
     else:
         reason = finish_reason(candidate.get("finishReason"), bool(calls))
     return ChatResponse(
-        id=str(body.get("responseId", "")),
-        model=str(body.get("modelVersion", "")),
+        id=as_str(body.get("responseId")),
+        model=as_str(body.get("modelVersion")),
         text=answer_text(parts),
         finish_reason=reason,
         usage=usage_from_wire(body.get("usageMetadata")),
