@@ -12,7 +12,7 @@ gets the canonical request, and what it could not carry is listed in
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import Callable, Iterable
 
 import orjson
 from starlette.responses import Response
@@ -21,10 +21,9 @@ from starlette.types import Receive
 from llm_router.api import anthropic_wire, token_count
 from llm_router.api.anthropic_decode import Decoded, decode
 from llm_router.api.anthropic_schema import parse_count, parse_messages
-from llm_router.api.errors import describe, error_body
-from llm_router.api.streaming import StreamBody, cancel_on_disconnect
-from llm_router.errors import ProviderError
-from llm_router.gateway import ChatStream, Gateway, Outcome
+from llm_router.api.errors import ErrorInfo, error_body
+from llm_router.api.streaming import StreamBody, cancel_on_disconnect, encoded_stream
+from llm_router.gateway import Gateway, Outcome
 from llm_router.observability.state import current_request_id
 from llm_router.policies.base import RequestContext
 from llm_router.providers.anthropic.chat_model import AnthropicChatModel
@@ -56,7 +55,8 @@ async def handle_messages(gateway: Gateway, ctx: RequestContext, raw: bytes, rec
             return Response(status_code=499)
         model = stream.outcome.deployment.model
         encoder = anthropic_wire.StreamEncoder(message_id, model, estimate)
-        return StreamBody(_sse(stream, encoder), "text/event-stream; charset=utf-8",
+        frames = encoded_stream(stream, encoder.encode, _error_frame(encoder))
+        return StreamBody(frames, "text/event-stream; charset=utf-8",
                           {**_headers(ctx, stream.outcome, decoded), "cache-control": "no-cache"})
     result = await cancel_on_disconnect(receive, gateway.chat(body.model, decoded.request, ctx))
     if result is None:
@@ -70,17 +70,12 @@ async def handle_messages(gateway: Gateway, ctx: RequestContext, raw: bytes, rec
     return Response(payload, media_type="application/json", headers=_headers(ctx, outcome, decoded))
 
 
-async def _sse(stream: ChatStream, encoder: anthropic_wire.StreamEncoder) -> AsyncIterator[bytes]:
-    try:
-        async for chunk in stream:
-            frame = encoder.encode(chunk)
-            if frame:
-                yield frame
-    except ProviderError as exc:
-        info = describe(exc)
-        log.warning("stream failed after it began request_id=%s type=%s", current_request_id(), info.type)
+def _error_frame(encoder: anthropic_wire.StreamEncoder) -> Callable[[ErrorInfo], bytes]:
+    def frame(info: ErrorInfo) -> bytes:
         shaped = orjson.loads(error_body(info, "anthropic", current_request_id()))["error"]
-        yield encoder.error(shaped["type"], shaped["message"])
+        return encoder.error(shaped["type"], shaped["message"])
+
+    return frame
 
 
 async def handle_count_tokens(gateway: Gateway, ctx: RequestContext, raw: bytes,

@@ -4,8 +4,8 @@ so any OpenAI SDK can use any provider by changing ``base_url`` and ``model``.""
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
 from dataclasses import replace
+from functools import partial
 from typing import Annotated
 
 import orjson
@@ -15,11 +15,10 @@ from starlette.types import Receive
 
 from llm_router.api import openai_wire
 from llm_router.api.auth import api_principal
-from llm_router.api.errors import describe
+from llm_router.api.errors import ErrorInfo
 from llm_router.api.openai_schema import parse_request, to_canonical
-from llm_router.api.streaming import StreamBody, cancel_on_disconnect
-from llm_router.errors import ProviderError
-from llm_router.gateway import ChatStream, Gateway, Outcome
+from llm_router.api.streaming import StreamBody, cancel_on_disconnect, encoded_stream
+from llm_router.gateway import Gateway, Outcome
 from llm_router.messages import ChatRequest, WireBody
 from llm_router.observability.state import current_request_id
 from llm_router.policies.base import Principal, RequestContext
@@ -50,7 +49,8 @@ async def handle_completions(gateway: Gateway, ctx: RequestContext, raw: bytes,
             return Response(status_code=499)
         encoder = openai_wire.ChunkEncoder(completion_id, stream.outcome.deployment.model,
                                            canonical.include_usage)
-        return StreamBody(_sse(stream, encoder), "text/event-stream", _headers(stream.outcome, canonical))
+        frames = encoded_stream(stream, encoder.encode, partial(_error_frame, encoder))
+        return StreamBody(frames, "text/event-stream", _headers(stream.outcome, canonical))
     result = await cancel_on_disconnect(receive, gateway.chat(body.model, canonical, ctx))
     if result is None:
         return Response(status_code=499)
@@ -59,16 +59,8 @@ async def handle_completions(gateway: Gateway, ctx: RequestContext, raw: bytes,
     return Response(payload, media_type="application/json", headers=_headers(outcome, canonical))
 
 
-async def _sse(stream: ChatStream, encoder: openai_wire.ChunkEncoder) -> AsyncIterator[bytes]:
-    try:
-        async for chunk in stream:
-            frame = encoder.encode(chunk)
-            if frame:
-                yield frame
-    except ProviderError as exc:
-        info = describe(exc)
-        log.warning("stream failed after it began request_id=%s type=%s", current_request_id(), info.type)
-        yield encoder.error({"message": info.message, "type": info.type, "param": None, "code": info.code})
+def _error_frame(encoder: openai_wire.ChunkEncoder, info: ErrorInfo) -> bytes:
+    return encoder.error({"message": info.message, "type": info.type, "param": None, "code": info.code})
 
 
 @router.get("/models")

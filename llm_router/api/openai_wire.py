@@ -20,8 +20,9 @@ def finish_reason(reason: str) -> str:
 
 
 def usage_to_wire(usage: Usage) -> dict[str, Any]:
-    """OpenAI's usage object, cached tokens included."""
-    return {
+    """OpenAI's usage object, cached tokens included; ``"estimated": true`` is added when
+    the upstream reported none and the counts are ours."""
+    wire = {
         "prompt_tokens": usage.input_tokens,
         "completion_tokens": usage.output_tokens,
         "total_tokens": usage.total_tokens,

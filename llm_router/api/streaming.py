@@ -5,14 +5,19 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable
 from typing import TypeVar
 
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
+from llm_router.api.errors import ErrorInfo, describe
+from llm_router.errors import ProviderError
+from llm_router.observability.state import current_request_id
+
 log = logging.getLogger("llm_router.stream")
 T = TypeVar("T")
+C = TypeVar("C")
 
 
 class StreamAborted(Exception):
@@ -81,3 +86,18 @@ async def _wait_disconnect(receive: Receive) -> None:
         message = await receive()
         if message["type"] == "http.disconnect":
             return
+
+
+async def encoded_stream(chunks: AsyncIterable[C], encode: Callable[[C], bytes],
+                         fail: Callable[[ErrorInfo], bytes]) -> AsyncIterator[bytes]:
+    """A committed stream's chunks in a surface's wire format. A failure after the stream
+    began ends it with ``fail``'s frame (the surface's in-band error), never a normal end."""
+    try:
+        async for chunk in chunks:
+            frame = encode(chunk)
+            if frame:
+                yield frame
+    except ProviderError as exc:
+        info = describe(exc)
+        log.warning("stream failed after it began request_id=%s type=%s", current_request_id(), info.type)
+        yield fail(info)
