@@ -63,15 +63,15 @@ def _price_for(router: Router, prices: PriceTable) -> Callable[[str], Price | No
     return price_for
 
 
-def _targets(router: Router) -> Callable[[str], Sequence[str]]:
-    def targets(name: str) -> Sequence[str]:
+def _targets(router: Router) -> Callable[[str], Sequence[Sequence[str]]]:
+    """For a route, the names of each deployment it can use (its own name and
+    ``provider/model``): a key allowed every one of them may use the route."""
+
+    def targets(name: str) -> Sequence[Sequence[str]]:
         route = router.config.routes.get(name)
         if route is None:
             return ()
-        out: list[str] = []
-        for deployment_name in route.deployments:
-            d = router.factory.deployments[deployment_name]
-            out += [d.name, f"{d.provider}/{d.model}"]
-        return out
+        deployments = (router.factory.deployments[n] for n in route.deployments)
+        return [(d.name, f"{d.provider}/{d.model}") for d in deployments]
 
     return targets

@@ -124,3 +124,30 @@ def test_admin_routes_refuse_a_virtual_key(fakes, database):
         as_key = httpx.get(gateway.url + "/admin/keys", headers={"authorization": f"Bearer {key['key']}"})
         anonymous = httpx.get(gateway.url + "/admin/keys")
     assert as_key.status_code == 403 and anonymous.status_code == 401
+
+
+ROUTES = """\
+deployments:
+  gpt-a: {provider: openai, model: gpt-4.1-mini, api_key: "${OPENAI_API_KEY}", base_url: "${OPENAI_BASE_URL}"}
+  gpt-b: {provider: openai, model: gpt-4.1, api_key: "${OPENAI_API_KEY}", base_url: "${OPENAI_BASE_URL}"}
+  claude: {provider: anthropic, model: claude-sonnet-4-5, api_key: "${ANTHROPIC_API_KEY}",
+           base_url: "${ANTHROPIC_BASE_URL}"}
+routes:
+  openai-only: {deployments: [gpt-a, gpt-b]}
+  mixed: {deployments: [gpt-a, claude]}
+"""
+
+
+def test_a_provider_pattern_opens_the_routes_that_reach_only_that_provider(fakes, tmp_path):
+    config = tmp_path / "routes.yaml"
+    config.write_text(ROUTES)
+    database = f"sqlite:///{tmp_path / 'ledger.db'}"
+    with run_gateway(_env(fakes, database), args=("--config", str(config))) as gateway, _admin(gateway.url) as admin:
+        key = admin.post("/admin/keys", json={"name": "erin", "models": ["openai/*"]}).json()
+        erin = _client(gateway.url, key["key"])
+        fakes["openai"].enqueue(Reply(text="via the route"))
+        assert _ask(erin, "openai-only") == "via the route"
+        with pytest.raises(openai.PermissionDeniedError):
+            _ask(erin, "mixed")
+        listed = {m.id for m in erin.models.list().data}
+    assert "openai-only" in listed and "mixed" not in listed
