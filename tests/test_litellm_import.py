@@ -195,3 +195,11 @@ def test_console_script_runs() -> None:
     done = subprocess.run([sys.executable, "-m", "llm_router", "import-litellm", str(FIXTURES / "single_model.yaml")],
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 0 and "provider: openai" in done.stdout
+
+
+def test_check_config_reads_a_litellm_file(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    for key, value in ENV.items():
+        monkeypatch.setenv(key, value)
+    assert main(["check-config", str(FIXTURES / "fallbacks_retries_cooldowns.yaml")]) == 0
+    out = capsys.readouterr().out
+    assert "primary (fallback): primary-1 -> backup" in out and "retries: 3 per deployment" in out

@@ -112,3 +112,22 @@ async def test_upstream_errors_map_without_leaking_keys(servers: dict[str, objec
                    for p in ("gemini", "azure", "bedrock")]
     assert [a.status_code for a in answers] == [429, 429, 429]
     assert_no_keys(*(a.text for a in answers), caplog.text)
+
+
+async def test_missing_cloud_credentials_is_a_clear_503(env: dict[str, str], tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE",
+                 "AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(tmp_path / "missing.json"))
+    bare = {k: v for k, v in env.items() if k not in ("BEDROCK_API_KEY", "GOOGLE_APPLICATION_CREDENTIALS")}
+    user = [{"role": "user", "content": "hi"}]
+    async with app_client(bare) as client:
+        bedrock = await client.post("/v1/chat/completions", json={"model": "bedrock", "messages": user})
+        vertex = await client.post("/v1/chat/completions", json={"model": "vertex", "messages": user})
+    assert (bedrock.status_code, vertex.status_code) == (503, 503)
+    assert "no AWS credentials" in bedrock.json()["error"]["message"]
+    assert "GOOGLE_APPLICATION_CREDENTIALS" in vertex.json()["error"]["message"]
