@@ -11,6 +11,7 @@ import sqlite3
 
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.exc import SQLAlchemyError
 
 from llm_router.errors import Overloaded
 from llm_router.observability.state import AttemptRecord, begin_request
@@ -126,7 +127,7 @@ async def test_unreachable_database_keeps_records_and_a_full_journal_refuses(tmp
     try:
         for n in range(3):
             await _attempt(journal, f"r{n}")
-        with pytest.raises(Exception):
+        with pytest.raises((SQLAlchemyError, OSError)):
             await shipper.ship_once()
         assert journal.pending == 3 and journal.full
         with pytest.raises(Overloaded):
