@@ -20,6 +20,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Literal
 
 from llm_router.providers.anthropic.chat_model import AnthropicChatModel
+from llm_router.providers.azure.chat_model import PLACEHOLDER_URL as AZURE_PLACEHOLDER_URL
 from llm_router.providers.azure.chat_model import AzureOpenAIChatModel
 from llm_router.providers.base import ChatModel
 from llm_router.providers.bedrock.chat_model import DEFAULT_URL as BEDROCK_DEFAULT_URL
@@ -180,7 +181,7 @@ _ROWS: tuple[ProviderSpec, ...] = (
                  capabilities=Capabilities(rejected_params=frozenset({"n", "seed", "parallel_tool_calls"})),
                  option_variables=(("region", "AWS_REGION"),)),
     # Azure OpenAI: the endpoint is the resource URL, the model the deployment name.
-    ProviderSpec("azure", AzureOpenAIChatModel, "AZURE_API_KEY", "", "https://YOUR-RESOURCE.openai.azure.com",
+    ProviderSpec("azure", AzureOpenAIChatModel, "AZURE_API_KEY", "", AZURE_PLACEHOLDER_URL,
                  "AZURE_BASE_URL", "AZURE_MODEL", capabilities=OPENAI_CAPABILITIES,
                  option_variables=(("api_version", "AZURE_API_VERSION"),)),
     # Vertex AI: google-auth credentials (GOOGLE_APPLICATION_CREDENTIALS, gcloud ADC, metadata server);

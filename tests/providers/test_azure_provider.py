@@ -155,3 +155,12 @@ def test_translator_ignores_annotation_only_chunks() -> None:
     translator = translate.AzureStreamTranslator()
     assert translator.feed(SSEEvent('{"choices":[],"created":0,"id":"","model":"","object":"","prompt_filter_results":[]}')) == []
     assert translator.id is None and translator.skipped == 0
+
+
+async def test_no_endpoint_is_unavailable(http: UpstreamClient) -> None:
+    from llm_router.errors import ProviderUnavailable
+    from llm_router.providers.azure.chat_model import PLACEHOLDER_URL
+
+    model = AzureOpenAIChatModel(Deployment("azure", "azure", "d", PLACEHOLDER_URL, SecretStr(CANARY)), http)
+    with pytest.raises(ProviderUnavailable, match="AZURE_BASE_URL"):
+        await model.send_message(HI)

@@ -11,10 +11,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from llm_router.errors import ProviderUnavailable
 from llm_router.messages import ChatRequest
 from llm_router.providers.azure import translate
 from llm_router.providers.openai.chat_model import OpenAIChatModel
 from llm_router.providers.option import option
+
+#: The registry's stand-in endpoint: Azure has no default, the resource's URL must be set.
+PLACEHOLDER_URL = "https://YOUR-RESOURCE.openai.azure.com"
 
 
 class AzureOpenAIChatModel(OpenAIChatModel):
@@ -27,6 +31,9 @@ class AzureOpenAIChatModel(OpenAIChatModel):
 
     @property
     def url(self) -> str:
+        if not self.deployment.base_url or self.deployment.base_url == PLACEHOLDER_URL:
+            raise ProviderUnavailable("Provider 'azure' is not configured: set AZURE_BASE_URL (the "
+                                      "resource endpoint, https://NAME.openai.azure.com) or a base_url.")
         endpoint, version = translate.split_endpoint(self.deployment.base_url)
         version = option(self.deployment, "api_version") or version
         return translate.chat_url(endpoint, self.deployment.model, version)
