@@ -26,12 +26,13 @@ from starlette.routing import Route
 from starlette.types import ASGIApp
 
 from llm_router.api import openai_compat, operations, responses_state
-from llm_router.api.auth import AdminGuard, api_principal
+from llm_router.api.auth import AdminGuard, admin_or_api_principal
 from llm_router.api.edge import EdgeMiddleware, HeaderLimits
 from llm_router.api.endpoint import DataPlaneEndpoint
 from llm_router.api.errors import error_response, surface_of, validation_error
 from llm_router.api.openapi import build_openapi
 from llm_router.api.surfaces import SurfaceRoute, routes
+from llm_router.api.ui import install_console
 from llm_router.api.wiring import admin_plane, policy_chain, secret
 from llm_router.config.router_config import build_router_config
 from llm_router.config.settings import Settings
@@ -130,6 +131,7 @@ def create_app(settings: Settings | None = None, config_path: str | None = None,
         app.include_router(module)
     if plane is not None:
         plane.install(app)
+        install_console(app, plane)  # console admin routes, viewer/session access, /ui/ pages
         app.include_router(responses_state.router)  # GET /v1/responses/{id}
     _add_openapi(app, surfaces)
     _add_error_handlers(app)
@@ -165,7 +167,7 @@ def _add_surfaces(app: FastAPI, surfaces: tuple[SurfaceRoute, ...], gateway: Gat
 def _add_openapi(app: FastAPI, surfaces: tuple[SurfaceRoute, ...]) -> None:
     document: dict[str, Any] = {}
 
-    @app.get("/openapi.json", include_in_schema=False, dependencies=[Depends(api_principal)])
+    @app.get("/openapi.json", include_in_schema=False, dependencies=[Depends(admin_or_api_principal)])
     async def openapi() -> dict[str, Any]:
         if not document:
             document.update(build_openapi(app, surfaces))

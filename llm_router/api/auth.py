@@ -2,6 +2,7 @@
 
 - :func:`api_principal`: the data-plane chain's ``admit`` stage (gateway key, later virtual
   keys) for routes that sit beside the surfaces: ``GET /v1/models``, ``/openapi.json``.
+- :func:`admin_or_api_principal`: either of the two (``/openapi.json``).
 - :class:`AdminGuard`: admin routes (``/v1/usage`` and every ``/admin/*``) take the admin key
   (``LLM_ROUTER_ADMIN_KEY``); when only a gateway key is set, that key; when neither is set they
   are open, like everything else on a loopback-only service. With both keys set, the gateway
@@ -51,3 +52,13 @@ async def require_admin(request: Request) -> None:
     """FastAPI dependency for admin routes."""
     guard: AdminGuard = request.app.state.admin_guard
     guard.check(request)
+
+
+async def admin_or_api_principal(request: Request) -> None:
+    """FastAPI dependency for routes both planes may read (``/openapi.json``): the admin
+    credential, or whatever the data-plane policies admit."""
+    guard: AdminGuard = request.app.state.admin_guard
+    try:
+        guard.check(request)
+    except Unauthorized:
+        await api_principal(request)

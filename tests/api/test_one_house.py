@@ -210,3 +210,11 @@ def test_serve_answers_every_route_under_its_root_path(fakes):
         models = httpx.get(gateway.url + "/v1/models", timeout=10)
     assert chat.status_code == 200 and chat.json()["choices"][0]["message"]["content"] == "prefixed"
     assert models.status_code == 200
+
+
+async def test_openapi_opens_to_the_admin_key_and_the_gateway_key(env):
+    keys = {"LLM_ROUTER_API_KEY": "gateway-key-1", "LLM_ROUTER_ADMIN_KEY": "admin-key-" + "a" * 32}
+    async with app_client({**env, **keys}) as client:
+        for key in keys.values():
+            assert (await client.get("/openapi.json", headers={"authorization": f"Bearer {key}"})).status_code == 200
+        assert (await client.get("/openapi.json", headers={"authorization": "Bearer nope"})).status_code == 401
