@@ -148,6 +148,11 @@ def parse_request(raw: bytes) -> tuple[ChatCompletionIn, dict[str, Any]]:
         raise InvalidRequest(f"Request body is not valid JSON ({exc.msg}).", None, 400) from None
     if not isinstance(data, dict):
         raise InvalidRequest("Request body must be a JSON object.", None, 400)
+    messages = data.get("messages")
+    if isinstance(messages, list) and len(messages) > MAX_MESSAGES:
+        # Counted before validation: validating 100,000 messages only to refuse them would
+        # hold the event loop for a tenth of a second.
+        raise InvalidRequest(f"Invalid parameter 'messages': at most {MAX_MESSAGES} messages.", "messages")
     try:
         body = ChatCompletionIn.model_validate(data)
     except ValidationError as exc:
