@@ -144,8 +144,9 @@ class Settings(BaseSettings):
 
     def _environment_deployment(self, spec: ProviderSpec, timeouts: Timeouts) -> Deployment:
         values = self.provider(spec.name)
-        # A local server is listed (/health, /v1/models) only once its base URL was set.
-        listed = values.base_url is not None or not spec.listed_only_if_base_url_set
+        # A local server is listed (/health, /v1/models) only once its base URL was set; a cloud
+        # row without a key of its own (Bedrock, Vertex) once its base URL or an option is set.
+        listed = values.base_url is not None or bool(values.options) or not spec.listed_only_if_base_url_set
         provider_options: dict[str, Any] = dict(values.options)  # ANTHROPIC_VERSION...
         return Deployment(
             name=spec.name, provider=spec.provider, model=values.model or spec.default_model,

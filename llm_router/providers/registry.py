@@ -59,8 +59,10 @@ class ProviderSpec:
     ``from_environment`` rows get a deployment named ``name`` built from the environment;
     ``in_process`` marks the local model (options from ``LOCAL_*``, no HTTP);
     ``listed_only_if_base_url_set`` keeps a local server out of ``/health`` and ``/v1/models``
-    until its base URL is set; ``option_variables`` name the environment variables of its
-    provider options (``config.deployment.PROVIDER_OPTIONS``), e.g. ``ANTHROPIC_VERSION``."""
+    until its base URL is set (a cloud row whose credentials are not a key, Bedrock or Vertex,
+    until its base URL or one of its options, AWS_REGION or the project, is set);
+    ``option_variables`` name the environment variables of its provider options
+    (``config.deployment.PROVIDER_OPTIONS``), e.g. ``ANTHROPIC_VERSION``."""
 
     name: str
     model_class: type[ChatModel]
@@ -177,7 +179,7 @@ _ROWS: tuple[ProviderSpec, ...] = (
     ProviderSpec("bedrock", BedrockChatModel, "BEDROCK_API_KEY",
                  "us.anthropic.claude-sonnet-4-5-20250929-v1:0", BEDROCK_DEFAULT_URL, "BEDROCK_BASE_URL",
                  "BEDROCK_MODEL",
-                 key_required=False,
+                 key_required=False, listed_only_if_base_url_set=True,
                  capabilities=Capabilities(rejected_params=frozenset({"n", "seed", "parallel_tool_calls"})),
                  option_variables=(("region", "AWS_REGION"),)),
     # Azure OpenAI: the endpoint is the resource URL, the model the deployment name.
@@ -187,14 +189,14 @@ _ROWS: tuple[ProviderSpec, ...] = (
     # Vertex AI: google-auth credentials (GOOGLE_APPLICATION_CREDENTIALS, gcloud ADC, metadata server);
     # the endpoint follows the location. VERTEX_API_KEY selects Vertex's express mode instead.
     ProviderSpec("vertex", VertexGeminiChatModel, "VERTEX_API_KEY", "gemini-2.5-flash", VERTEX_DEFAULT_URL,
-                 "VERTEX_BASE_URL", "VERTEX_MODEL", key_required=False,
+                 "VERTEX_BASE_URL", "VERTEX_MODEL", key_required=False, listed_only_if_base_url_set=True,
                  capabilities=Capabilities(rejected_params=frozenset({"n", "parallel_tool_calls"})),
                  option_variables=(("project", "VERTEXAI_PROJECT"), ("location", "VERTEXAI_LOCATION"))),
     # Claude on Vertex AI (rawPredict): project and region from the variables Claude Code and the
     # Anthropic SDK read; VERTEX_ANTHROPIC_API_KEY, if set, is a ready access token used as it is.
     ProviderSpec("vertex-anthropic", VertexAnthropicChatModel, "VERTEX_ANTHROPIC_API_KEY",
                  "claude-sonnet-4-5@20250929", VERTEX_DEFAULT_URL, "VERTEX_ANTHROPIC_BASE_URL",
-                 "VERTEX_ANTHROPIC_MODEL", key_required=False,
+                 "VERTEX_ANTHROPIC_MODEL", key_required=False, listed_only_if_base_url_set=True,
                  capabilities=Capabilities(rejected_params=frozenset({"n", "seed"})),
                  option_variables=(("project", "ANTHROPIC_VERTEX_PROJECT_ID"),
                                    ("location", "CLOUD_ML_REGION"))),
