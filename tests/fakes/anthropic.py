@@ -25,6 +25,7 @@ from tests.fakes.wire import (
 )
 
 VERSIONS = frozenset({"2023-01-01", "2023-06-01", "2026-10-21"})
+SIGNATURE = "EqQBCgIYAhIM1gbcDa9GJwZA2b3hGgxBdjrkzLoky3dl1pkiMOYds"
 FIELDS = frozenset({"model", "max_tokens", "messages", "system", "stream", "temperature", "top_p", "top_k",
                     "stop_sequences", "metadata", "tools", "tool_choice", "thinking", "output_config",
                     "service_tier"})
@@ -84,6 +85,23 @@ class FakeAnthropic(FakeServer):
                 return f"messages.{i}.role: Input should be 'user' or 'assistant'", f"messages.{i}.role"
             if "content" not in message:
                 return f"messages.{i}.content: Field required", f"messages.{i}.content"
+        return self._validate_thinking(body)
+
+    @staticmethod
+    def _validate_thinking(body: dict[str, Any]) -> Invalid | None:
+        """Extended thinking's rules as the real API enforces them."""
+        thinking = body.get("thinking")
+        if not isinstance(thinking, dict) or thinking.get("type") != "enabled":
+            return None
+        budget = thinking.get("budget_tokens")
+        if not isinstance(budget, int) or budget < 1024:
+            return "thinking.enabled.budget_tokens: Input should be greater than or equal to 1024", "thinking"
+        if budget >= body["max_tokens"]:
+            return "`max_tokens` must be greater than `thinking.budget_tokens`", "max_tokens"
+        if body.get("temperature", 1) != 1:
+            return "`temperature` may only be set to 1 when thinking is enabled", "temperature"
+        if isinstance(body.get("tool_choice"), dict) and body["tool_choice"].get("type") in ("any", "tool"):
+            return "Thinking may not be enabled when tool_choice forces tool use.", "tool_choice"
         return None
 
     def error_body(self, error_type: str, message: str, request_id: str, param: str | None) -> Any:
@@ -125,6 +143,8 @@ class FakeAnthropic(FakeServer):
     def _blocks(reply: Reply) -> list[dict[str, Any]]:
         """Content blocks, with tool inputs as their raw argument strings (decoded by the caller)."""
         text = [{"type": "text", "text": reply.text}] if reply.text or not reply.tool_calls else []
+        if reply.reasoning:
+            text.insert(0, {"type": "thinking", "thinking": reply.reasoning, "signature": SIGNATURE})
         return text + [{"type": "tool_use", "id": call.id, "name": call.name, "input": call.arguments}
                        for call in reply.tool_calls]
 
@@ -156,6 +176,11 @@ class FakeAnthropic(FakeServer):
         if block["type"] == "text":
             start = {"type": "text", "text": ""}
             deltas = [{"type": "text_delta", "text": piece} for piece in text_chunks(reply)]
+        elif block["type"] == "thinking":
+            start = {"type": "thinking", "thinking": "", "signature": ""}
+            deltas = [*({"type": "thinking_delta", "thinking": piece}
+                        for piece in text_chunks(Reply(text=block["thinking"]))),
+                      {"type": "signature_delta", "signature": block["signature"]}]
         else:
             start = {**block, "input": {}}
             deltas = [{"type": "input_json_delta", "partial_json": piece}

@@ -62,6 +62,8 @@ class FakeCohere(CohereEmbed):  # + /v2/embed
             if role == "system" and i > 0:
                 return (f"invalid request: messages[{i}]: system turn must be the first in the list",
                         "messages")
+        if body.get("response_format") is not None and body.get("tools"):
+            return "invalid request: response_format is not supported with tools or documents", "response_format"
         if body.get("tool_choice", "NONE") not in ("REQUIRED", "NONE"):
             return "invalid request: tool_choice must be one of REQUIRED, NONE", "tool_choice"
         return None
@@ -99,6 +101,9 @@ class FakeCohere(CohereEmbed):  # + /v2/embed
                         "tool_calls": [self._call(call, call.arguments) for call in reply.tool_calls]}
         else:
             message["content"] = [{"type": "text", "text": reply.text}]
+        if reply.reasoning:
+            message["content"] = [{"type": "thinking", "thinking": reply.reasoning},
+                                  *message.get("content", [])]
         return {"id": request_id, "finish_reason": self._finish(reply), "message": message,
                 "usage": self._usage(reply)}
 
@@ -114,7 +119,10 @@ class FakeCohere(CohereEmbed):  # + /v2/embed
         return SseEvent({"type": kind, **fields}, kind)
 
     def _content_events(self, reply: Reply) -> list[SseEvent]:
-        return [self._event("content-start", index=0,
+        thinking = [self._event("content-delta", index=0,
+                                delta={"message": {"content": {"thinking": piece}}})
+                    for piece in text_chunks(Reply(text=reply.reasoning))] if reply.reasoning else []
+        return [*thinking, self._event("content-start", index=0,
                             delta={"message": {"content": {"type": "text", "text": ""}}}),
                 *(self._event("content-delta", index=0, delta={"message": {"content": {"text": piece}}})
                   for piece in text_chunks(reply)),

@@ -45,6 +45,7 @@ class Reply:
     bad_event_at: int = 0
     huge_event_bytes: int = 0  # stream: first send one ``data:`` line this long (no line end until done)
     no_usage: bool = False  # stream and body: leave the usage out, as some servers do
+    reasoning: str = ""  # Anthropic: a signed thinking block first; Cohere: thinking content first
 
 
 @dataclass
