@@ -95,8 +95,10 @@ def passthrough_body(body: dict[str, Any], model: str, stream: bool,
     out = {key: value for key, value in body.items() if key not in ("stream", "stream_options")}
     out["model"] = model
     if max_tokens_field == "max_tokens" and "max_completion_tokens" in out:
+        # Both fields in, one out: max_completion_tokens wins, as on OpenAI and in ChatRequest.
         cap = out.pop("max_completion_tokens")
-        out.setdefault("max_tokens", cap)
+        if cap is not None:
+            out["max_tokens"] = cap
     if stream:
         out["stream"] = True
         out["stream_options"] = {"include_usage": True}
