@@ -136,6 +136,8 @@ class Usage:
     output_tokens: int = 0
     cached_input_tokens: int = 0
     reasoning_tokens: int = 0
+    #: Served from the response cache: the counts are those of the answer it stored.
+    cached: bool = False
 
     @property
     def total_tokens(self) -> int:

@@ -40,8 +40,11 @@ def usage_to_wire(usage: Usage | None, input_estimate: int = 1) -> dict[str, int
         return {"input_tokens": max(1, input_estimate), "cache_creation_input_tokens": 0,
                 "cache_read_input_tokens": 0, "output_tokens": 0}
     cached = usage.cached_input_tokens
-    return {"input_tokens": max(0, usage.input_tokens - cached), "cache_creation_input_tokens": 0,
+    wire = {"input_tokens": max(0, usage.input_tokens - cached), "cache_creation_input_tokens": 0,
             "cache_read_input_tokens": cached, "output_tokens": usage.output_tokens}
+    if usage.cached:  # served from the response cache: the counts of the stored answer
+        wire["cached"] = True
+    return wire
 
 
 def tool_input(arguments: str) -> dict[str, Any]:

@@ -33,6 +33,7 @@ from llm_router.api.errors import error_response, surface_of, validation_error
 from llm_router.api.openapi import build_openapi
 from llm_router.api.surfaces import SurfaceRoute, routes
 from llm_router.api.wiring import admin_plane, policy_chain, secret
+from llm_router.cache.setup import CacheCollector, build_cache
 from llm_router.config.router_config import build_router_config
 from llm_router.config.settings import Settings
 from llm_router.errors import RouterError
@@ -74,6 +75,7 @@ def create_app(settings: Settings | None = None, config_path: str | None = None,
     gateway = Gateway(router, capture_content=settings.llm_router_log_content, policies=chain)
     if plane is not None:  # the Responses surface keeps responses in the same database
         gateway.response_store = ResponseStore(plane.engine)
+    gateway.cache = build_cache(router)  # None unless a route or deployment has ``cache:``
     journal = build_journal(plane.engine if plane else None, owners=plane.owners if plane else None)  # opt-in
     if journal is not None:
         router.before_attempt = journal.journal.intent
@@ -102,6 +104,8 @@ def create_app(settings: Settings | None = None, config_path: str | None = None,
                 await plane.close()
             factory.close()
             await http.close()
+            if gateway.cache is not None:
+                await gateway.cache.close()
 
     app = RouterApp(title="llm-router", version=VERSION, lifespan=lifespan,
                     docs_url=None, redoc_url=None, openapi_url=None)
@@ -113,6 +117,8 @@ def create_app(settings: Settings | None = None, config_path: str | None = None,
         app.state.metrics.registry.register(scaleout.collector())
     if journal is not None:
         app.state.metrics.registry.register(journal.collector())
+    if gateway.cache is not None:
+        app.state.metrics.registry.register(CacheCollector(gateway.cache))
     app.state.ledger = UsageLedger()
     app.state.admin_guard = AdminGuard(secret(settings.llm_router_admin_key),
                                        secret(settings.llm_router_api_key))

@@ -50,7 +50,10 @@ def _headers(outcome: Outcome) -> dict[str, str]:
 
 def _usage(usage: Usage | None) -> dict[str, int]:
     usage = usage or Usage()
-    return {"input_tokens": usage.input_tokens, "output_tokens": usage.output_tokens}
+    wire = {"input_tokens": usage.input_tokens, "output_tokens": usage.output_tokens}
+    if usage.cached:  # served from the response cache
+        wire["cached"] = True
+    return wire
 
 
 async def handle_chat(gateway: Gateway, ctx: RequestContext, raw: bytes, receive: Receive) -> Response:

@@ -33,6 +33,8 @@ def usage_to_wire(usage: Usage) -> dict[str, Any]:
     }
     if usage.estimated:
         wire["estimated"] = True
+    if usage.cached:  # served from the response cache: the counts of the stored answer
+        wire["cached"] = True
     return wire
 
 

@@ -9,7 +9,7 @@ import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -52,6 +52,25 @@ class PriceIn(_Model):
     cached_input: float | None = Field(None, ge=0)
 
 
+class CacheIn(_Model):
+    """A ``cache:`` block (route or deployment): answers kept ``ttl`` seconds; only
+    deterministic requests (temperature 0 or a seed) unless ``nondeterministic``; entries
+    per virtual key (``scope: key``) or shared by a key's team (``scope: team``)."""
+
+    ttl: float = Field(gt=0, le=30 * 86_400)
+    nondeterministic: bool = False
+    scope: Literal["key", "team"] = "key"
+
+
+class HedgeIn(_Model):
+    """A route's ``hedge:`` block: after ``after_ms`` without first content, up to ``max``
+    more attempts on the next deployments; ``tools``: hedge requests with tools too."""
+
+    after_ms: int = Field(gt=0, le=600_000)
+    max: int = Field(1, ge=1, le=3)
+    tools: bool = False
+
+
 class DeploymentIn(_Model):
     """One ``deployments:`` entry."""
 
@@ -71,6 +90,7 @@ class DeploymentIn(_Model):
     region: str | None = None
     project: str | None = None
     location: str | None = None
+    cache: CacheIn | None = None
 
     @model_validator(mode="after")
     def _model_path_is_local(self) -> DeploymentIn:
@@ -84,6 +104,9 @@ class RouteIn(_Model):
 
     strategy: Strategy = "fallback"
     deployments: list[str] = Field(min_length=1)
+    cache: CacheIn | None = None
+    hedge: HedgeIn | None = None
+    resume: bool = False
 
 
 class BackoffIn(_Model):

@@ -15,12 +15,38 @@ from llm_router.config.deployment import (
     Price,
     Timeouts,
 )
-from llm_router.config.file import ConfigFile, DeploymentIn, PriceIn, TimeoutsIn, load_config
+from llm_router.config.file import (
+    CacheIn,
+    ConfigFile,
+    DeploymentIn,
+    PriceIn,
+    RouteIn,
+    TimeoutsIn,
+    load_config,
+)
 from llm_router.config.settings import Settings
 from llm_router.errors import ConfigError
 from llm_router.providers.registry import PROVIDERS
 from llm_router.routing.retry import RetryPolicy
 from llm_router.routing.strategies import Strategy
+
+
+@dataclass(frozen=True, slots=True)
+class CacheRule:
+    """The response cache of one route or deployment (``cache:`` in the file)."""
+
+    ttl: float
+    nondeterministic: bool = False
+    scope: str = "key"  # "key": per virtual key; "team": shared by the key's team
+
+
+@dataclass(frozen=True, slots=True)
+class HedgeRule:
+    """Hedged attempts of one route (``hedge:`` in the file)."""
+
+    after: float  # seconds without first content before the next attempt starts
+    max: int = 1
+    tools: bool = False  # hedge requests that carry tools too
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +56,8 @@ class Route:
     name: str
     strategy: Strategy
     deployments: tuple[str, ...]
+    hedge: HedgeRule | None = None
+    resume: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +88,8 @@ class RouterConfig:
     cooldown: Cooldown = field(default_factory=Cooldown)
     retry_budget: RetryBudgetConfig = field(default_factory=RetryBudgetConfig)
     prices: dict[str, Price] = field(default_factory=dict)
+    #: Response cache rules by route or deployment name (names are unique across both).
+    caches: dict[str, CacheRule] = field(default_factory=dict)
 
 
 def build_router_config(settings: Settings, path: str | Path | None = None) -> RouterConfig:
@@ -75,12 +105,25 @@ def build_router_config(settings: Settings, path: str | Path | None = None) -> R
     s = config.settings
     return RouterConfig(
         deployments=deployments,
-        routes={n: Route(n, r.strategy, tuple(r.deployments)) for n, r in config.routes.items()},
+        routes={n: _route(n, r) for n, r in config.routes.items()},
         policy=RetryPolicy(s.retries, s.backoff.base, s.backoff.max, s.max_retry_after),
         cooldown=Cooldown(s.cooldown.failures, s.cooldown.base, s.cooldown.max),
         retry_budget=RetryBudgetConfig(s.retry_budget.ratio, s.retry_budget.minimum),
         prices={model: _price(p) for model, p in s.prices.items()},
+        caches=_caches(config),
     )
+
+
+def _route(name: str, entry: RouteIn) -> Route:
+    hedge = entry.hedge
+    rule = HedgeRule(hedge.after_ms / 1000, hedge.max, hedge.tools) if hedge is not None else None
+    return Route(name, entry.strategy, tuple(entry.deployments), rule, entry.resume)
+
+
+def _caches(config: ConfigFile) -> dict[str, CacheRule]:
+    entries: dict[str, CacheIn | None] = {n: d.cache for n, d in config.deployments.items()}
+    entries.update({n: r.cache for n, r in config.routes.items()})
+    return {n: CacheRule(c.ttl, c.nondeterministic, c.scope) for n, c in entries.items() if c is not None}
 
 
 def _deployment(name: str, entry: DeploymentIn, env: dict[str, Deployment], timeouts: Timeouts) -> Deployment:

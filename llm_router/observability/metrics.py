@@ -89,13 +89,25 @@ class Metrics:
         self.sse_parse_errors = Counter("llm_router_sse_parse_errors_total",
                                         "Upstream stream events skipped because their data was not "
                                         "a JSON object.", ["provider"], registry=r)
+        self.cache = Counter("llm_router_cache_requests_total",
+                             "Response cache lookups, by result (hit, miss, bypass).",
+                             ["surface", "route", "result"], registry=r)
+        self.cache_bytes = Counter("llm_router_cache_bytes_total",
+                                   "Response cache bytes, served (hit) or stored (miss).",
+                                   ["route", "direction"], registry=r)
+        self.cache_saved = Counter("llm_router_cache_saved_usd_total",
+                                   "What the answers served from the response cache cost when made.",
+                                   ["route"], registry=r)
         self.circuit = Gauge("llm_router_circuit_state",
                              "Circuit per deployment: 0 closed, 1 half-open, 2 open.",
                              ["deployment"], registry=r, multiprocess_mode="max")
 
-    def observe(self, state: RequestState, status: int, cost: float | None, duration: float) -> None:
-        """Record one finished request."""
+    def observe(self, state: RequestState, status: int, cost: float | None, duration: float,
+                saved: float | None = None) -> None:
+        """Record one finished request (``saved``: the cost a cache hit saved)."""
         route = self.route_label(state.route)
+        if state.cache is not None:
+            self._observe_cache(state, route, saved)
         error = state.error_type or ("cancelled" if state.cancelled else "none")
         self._child(self.requests, state.surface, route, f"{status // 100}xx", error).inc()
         self._child(self.duration, state.surface, route).observe(duration)
@@ -113,7 +125,16 @@ class Metrics:
             output = state.usage.output_tokens if state.usage else 0
             if output > 1:
                 self._child(self.tpot, *genai).observe((duration - ttft) / (output - 1))
-        self._observe_usage(state, provider, model, cost)
+        if state.cache != "hit":  # a hit used no tokens and cost nothing
+            self._observe_usage(state, provider, model, cost)
+
+    def _observe_cache(self, state: RequestState, route: str, saved: float | None) -> None:
+        self._child(self.cache, state.surface, route, state.cache or "none").inc()
+        if state.cache_bytes:
+            direction = "served" if state.cache == "hit" else "stored"
+            self._child(self.cache_bytes, route, direction).inc(state.cache_bytes)
+        if saved:
+            self._child(self.cache_saved, route).inc(saved)
 
     def _observe_usage(self, state: RequestState, provider: str, model: str, cost: float | None) -> None:
         if state.usage is None:

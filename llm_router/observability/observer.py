@@ -38,7 +38,12 @@ class Observer:
         self.metrics.in_flight_child(state.surface).inc()
 
     def cost_of(self, state: RequestState) -> float | None:
-        """The request's cost in USD from its usage and the price table, if known."""
+        """The request's cost in USD from its usage and the price table, if known (0 for an
+        answer from the response cache)."""
+        return 0.0 if state.cache == "hit" else self.priced(state)
+
+    def priced(self, state: RequestState) -> float | None:
+        """What the request's usage costs at the price table's rates, if known."""
         if state.usage is None or state.deployment is None:
             return None
         price = self.prices.lookup(state.model, self.deployment_price(state.deployment))
@@ -49,8 +54,9 @@ class Observer:
         now = time.monotonic()
         self.metrics.in_flight_child(state.surface).dec()
         cost = self.cost_of(state)
-        record = build_record(state, status, cost, now)
-        self.metrics.observe(state, status, cost, now - state.started)
+        saved = self.priced(state) if state.cache == "hit" else None
+        record = build_record(state, status, cost, now, saved)
+        self.metrics.observe(state, status, cost, now - state.started, saved)
         for attempt in {a.deployment for a in state.attempts}:
             self.metrics.set_circuit(attempt, self.circuit_state(attempt))
         for sink in self.sinks:

@@ -25,12 +25,16 @@ class AttemptRecord:
     error_type: str | None = None
     retry: bool = False
     possibly_billed: bool = False
+    #: A hedge: started because an earlier attempt had no first content in time.
+    hedge: bool = False
+    #: Lost a hedge race and was cancelled (possibly billed: it had reached the provider).
+    hedge_cancelled: bool = False
 
     def end(self, error_type: str | None, possibly_billed: bool = False) -> None:
         """The attempt is over; ``error_type`` is None when it succeeded.
         ``possibly_billed``: it failed after the provider may have done the work."""
         self.ended, self.error_type = time.monotonic(), error_type
-        self.possibly_billed = possibly_billed
+        self.possibly_billed = possibly_billed or self.hedge_cancelled
 
 
 @dataclass(slots=True)
@@ -56,6 +60,12 @@ class RequestState:
     attempts: list[AttemptRecord] = field(default_factory=list)
     prompt: str | None = None
     completion: list[str] = field(default_factory=list)
+    #: The response cache: ``hit``, ``miss`` or ``bypass`` (None: not a cacheable surface),
+    #: and the bytes of the entry served (hit) or stored (miss).
+    cache: str | None = None
+    cache_bytes: int = 0
+    #: The stream was resumed on another deployment after its first one failed mid-way.
+    resumed: bool = False
 
 
 _STATE: ContextVar[RequestState | None] = ContextVar("llm_router_request_state", default=None)

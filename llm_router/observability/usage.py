@@ -37,14 +37,19 @@ class UsageRecord:
     streamed: bool
     cancelled: bool
     finish_reason: str | None
+    cache: str | None = None  # the response cache: hit, miss or bypass (None: not cacheable)
+    saved_cost_usd: float | None = None  # a cache hit: what the answer cost when it was made
+    hedge_cancelled_attempts: int = 0  # hedged attempts that lost their race and were cancelled
+    resumed: bool = False  # the stream went on on another deployment after a mid-stream failure
 
     def as_dict(self) -> dict[str, Any]:
         """A plain dict, for JSON."""
         return {name: getattr(self, name) for name in self.__slots__}  # flat: cheaper than asdict
 
 
-def build_record(state: RequestState, status: int, cost: float | None, now: float) -> UsageRecord:
-    """The usage record for a finished request."""
+def build_record(state: RequestState, status: int, cost: float | None, now: float,
+                 saved: float | None = None) -> UsageRecord:
+    """The usage record for a finished request (``saved``: the cost a cache hit saved)."""
     usage = state.usage
     ttft = state.first_token_at - state.started if state.first_token_at is not None else None
     return UsageRecord(
@@ -59,6 +64,8 @@ def build_record(state: RequestState, status: int, cost: float | None, now: floa
         cost_usd=cost, latency=round(now - state.started, 6),
         time_to_first_token=round(ttft, 6) if ttft is not None else None,
         streamed=state.streamed, cancelled=state.cancelled, finish_reason=state.finish_reason,
+        cache=state.cache, saved_cost_usd=saved,
+        hedge_cancelled_attempts=sum(a.hedge_cancelled for a in state.attempts), resumed=state.resumed,
     )
 
 
