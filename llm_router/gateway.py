@@ -18,6 +18,7 @@ client's body sets ``request.origin`` and sends ``response.raw`` when it comes b
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from llm_router.messages import ChatRequest, ChatResponse
@@ -27,6 +28,7 @@ from llm_router.providers.base import ChatModel
 from llm_router.providers.embeddings import EmbedRequest, EmbedResponse, embed_batched, embedder_for
 from llm_router.routing.router import Outcome, Router
 from llm_router.routing.stream import ChatStream
+from llm_router.routing.usage import estimate, reported
 
 if TYPE_CHECKING:
     from llm_router.api.responses_state import Store
@@ -65,6 +67,9 @@ class Gateway:
 
         response, outcome = await self.router.run(name, request, _send)
         outcome.release()
+        if not reported(response.usage):  # none in the answer: estimated, flagged, never zeros
+            chars = len(response.text) + sum(len(c.arguments) for c in response.tool_calls)
+            response = replace(response, usage=estimate(request, chars))
         if state is not None:
             _note_outcome(state, outcome)
             state.usage, state.finish_reason = response.usage, response.finish_reason

@@ -136,6 +136,9 @@ class Usage:
     output_tokens: int = 0
     cached_input_tokens: int = 0
     reasoning_tokens: int = 0
+    #: The counts are our estimate, not the provider's: it reported none (or 0 input tokens,
+    #: which no real prompt has), or the stream ended before its usage came.
+    estimated: bool = False
     #: Served from the response cache: the counts are those of the answer it stored.
     cached: bool = False
 

@@ -37,6 +37,7 @@ class UsageRecord:
     streamed: bool
     cancelled: bool
     finish_reason: str | None
+    usage_estimated: bool = False  # the provider reported no usage: the counts are our estimate
     cache: str | None = None  # the response cache: hit, miss or bypass (None: not cacheable)
     saved_cost_usd: float | None = None  # a cache hit: what the answer cost when it was made
     hedge_cancelled_attempts: int = 0  # hedged attempts that lost their race and were cancelled
@@ -64,6 +65,7 @@ def build_record(state: RequestState, status: int, cost: float | None, now: floa
         cost_usd=cost, latency=round(now - state.started, 6),
         time_to_first_token=round(ttft, 6) if ttft is not None else None,
         streamed=state.streamed, cancelled=state.cancelled, finish_reason=state.finish_reason,
+        usage_estimated=bool(usage and usage.estimated),
         cache=state.cache, saved_cost_usd=saved,
         hedge_cancelled_attempts=sum(a.hedge_cancelled for a in state.attempts), resumed=state.resumed,
     )

@@ -35,7 +35,7 @@ class SSEDecoder:
     def __init__(self, max_event_bytes: int = MAX_EVENT_BYTES) -> None:
         self._max = max_event_bytes
         self._size = 0  # bytes of data lines in the event being assembled
-        self._buffer = b""
+        self._buffer = bytearray()  # the line still being received
         self._data: list[str] = []
         self._event: str | None = None
         self._id: str | None = None
@@ -46,11 +46,16 @@ class SSEDecoder:
         if self._pending_cr and chunk.startswith(b"\n"):
             chunk = chunk[1:]  # the LF of a CRLF split across two reads
         self._pending_cr = chunk.endswith(b"\r")
+        if b"\n" not in chunk and b"\r" not in chunk:  # the middle of a line: grow it in place
+            self._buffer += chunk
+            if self._size + len(self._buffer) > self._max:
+                self._too_large()
+            return []
         buffer = self._buffer + chunk if self._buffer else chunk
         if b"\r" in buffer:
             buffer = buffer.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
         lines = buffer.split(b"\n")
-        self._buffer = lines.pop()
+        self._buffer = bytearray(lines.pop())
         events: list[SSEEvent] = []
         for raw in lines:
             event = self._line(raw.decode("utf-8", errors="replace"))
@@ -61,12 +66,12 @@ class SSEDecoder:
         return events
 
     def _too_large(self) -> None:
-        self._buffer, self._data, self._size = b"", [], 0
+        self._buffer, self._data, self._size = bytearray(), [], 0
         raise UpstreamProtocolError(f"Upstream sent a stream event larger than {self._max} bytes.")
 
     def close(self) -> list[SSEEvent]:
         """End of stream: a final event not followed by a blank line is discarded (per spec)."""
-        self._buffer = b""
+        self._buffer = bytearray()
         self._data, self._event, self._size = [], None, 0
         return []
 

@@ -113,8 +113,8 @@ class Router:
         def failed(error: ProviderError) -> None:
             self.health.failure(name, error, not run.alone)
 
-        return ChatStream(outcome, head, rest, deadline=outcome.deadline, clock=self.clock,
-                          idle_bound=idle_bound, on_failure=failed)
+        return ChatStream(outcome, head, rest, request=request, deadline=outcome.deadline,
+                          clock=self.clock, idle_bound=idle_bound, on_failure=failed)
 
     async def _run(self, name: str, request: ChatRequest, attempt: Attempt[T]) -> tuple[T, Outcome, _Run]:
         route, deployments = self.plan(name)

@@ -9,25 +9,39 @@ is in hand the stream *commits* and :class:`ChatStream` carries it to its end:
 - the request's ``total`` timeout still applies: it bounds the whole request, streamed
   body included (``stream_idle`` bounds each gap between chunks);
 - the deployment's in-flight slot is released exactly once, when the stream ends, fails
-  or is closed.
+  or is closed;
+- usage the upstream did not report (none sent, or the stream cut before it) is estimated
+  from what was delivered and flagged ``estimated`` (``routing/usage.py``).
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable
-from typing import TYPE_CHECKING
+from dataclasses import replace
+from typing import TYPE_CHECKING, Protocol
 
 from llm_router.errors import ProviderError, UpstreamTimeout
 from llm_router.messages import ChatChunk, ChatRequest
 from llm_router.observability.state import RequestState
 from llm_router.providers.base import ChatModel
+from llm_router.routing.usage import estimate, reported
 
 if TYPE_CHECKING:
     from llm_router.routing.router import Outcome
 
-__all__ = ["ChatStream", "Opened", "open_stream"]
+__all__ = ["ChatStream", "Opened", "StreamTap", "open_stream"]
 Opened = tuple[list[ChatChunk], AsyncIterator[ChatChunk]]
+
+
+class StreamTap(Protocol):
+    """Sees every chunk a stream delivers, then its end (the response cache records with one)."""
+
+    def chunk(self, chunk: ChatChunk) -> None:
+        """A chunk on its way to the client."""
+
+    def end(self, completed: bool) -> None:
+        """The stream is over: ``completed`` when it ended on its own (not failed or cancelled)."""
 
 
 async def open_stream(model: ChatModel, request: ChatRequest) -> Opened:
@@ -49,14 +63,16 @@ class ChatStream:
     """A stream whose first content chunk has already arrived. Iterate it once; closing
     it (or leaving the loop) closes the upstream request."""
 
-    __slots__ = ("_capture", "_clock", "_closed", "_deadline", "_gap", "_head", "_on_failure",
-                 "_rest", "_state", "_timed_out", "outcome")
+    __slots__ = ("_capture", "_chars", "_clock", "_closed", "_deadline", "_gap", "_head",
+                 "_on_failure", "_request", "_rest", "_state", "_tap", "_timed_out", "outcome")
 
     def __init__(self, outcome: Outcome, head: list[ChatChunk], rest: AsyncIterator[ChatChunk], *,
-                 deadline: float, clock: Callable[[], float], idle_bound: float | None,
-                 on_failure: Callable[[ProviderError], None]) -> None:
+                 request: ChatRequest, deadline: float, clock: Callable[[], float],
+                 idle_bound: float | None, on_failure: Callable[[ProviderError], None]) -> None:
         self.outcome = outcome
         self._head, self._rest = head, rest
+        self._request = request
+        self._chars = 0  # characters delivered, for usage the upstream does not report
         self._deadline, self._clock = deadline, clock
         # Each wait is already bounded by the upstream's idle timeout when there is one:
         # a timer for the deadline is armed only once the deadline is nearer than that.
@@ -66,29 +82,33 @@ class ChatStream:
         self._capture = False
         self._closed = False
         self._timed_out = False
+        self._tap: StreamTap | None = None
 
     def observe(self, state: RequestState | None, capture: bool = False) -> None:
         """Note finish reason, usage, failure or cancellation (and the text when
         ``capture``) on ``state`` as the stream goes."""
         self._state, self._capture = state, capture
 
+    def tap(self, tap: StreamTap) -> None:
+        """Show ``tap`` every chunk delivered and the stream's end."""
+        self._tap = tap
+
     async def __aiter__(self) -> AsyncIterator[ChatChunk]:
-        finished = False
+        finished = completed = False
         try:
             for chunk in self._head:
-                self._note(chunk)
-                yield chunk
+                yield self._note(chunk)
             while (more := await self._next()) is not None:
-                self._note(more)
-                yield more
-            finished = True
+                yield self._note(more)
+            finished = completed = True
         except ProviderError as error:
             finished = True
             self._failed(error)
             raise
         finally:
-            if self._state is not None and not finished:
-                self._state.cancelled = True
+            self._ended(cancelled=not finished)
+            if self._tap is not None:
+                self._tap.end(completed)
             await self.aclose()
 
     async def _next(self) -> ChatChunk | None:
@@ -108,17 +128,34 @@ class ChatStream:
     def _failed(self, error: ProviderError) -> None:
         if self._state is not None:
             self._state.error_type = error.type
+            self._state.finish_reason = "error"  # the upstream cut it short
         if not self._timed_out:
             self._on_failure(error)  # the deployment failed mid-stream; our own deadline did not
 
-    def _note(self, chunk: ChatChunk) -> None:
+    def _ended(self, cancelled: bool) -> None:
+        """Without a final chunk the usage is what was delivered, estimated."""
         state = self._state
         if state is None:
             return
-        if chunk.finish_reason is not None:
-            state.finish_reason, state.usage = chunk.finish_reason, chunk.usage
-        if self._capture and chunk.text:
-            state.completion.append(chunk.text)
+        state.cancelled = state.cancelled or cancelled
+        if state.usage is None:
+            state.usage = estimate(self._request, self._chars)
+
+    def _note(self, chunk: ChatChunk) -> ChatChunk:
+        self._chars += len(chunk.text)
+        for delta in chunk.tool_calls:
+            self._chars += len(delta.arguments)
+        if chunk.finish_reason is not None and not reported(chunk.usage):
+            chunk = replace(chunk, usage=estimate(self._request, self._chars))
+        state = self._state
+        if state is not None:
+            if chunk.finish_reason is not None:
+                state.finish_reason, state.usage = chunk.finish_reason, chunk.usage
+            if self._capture and chunk.text:
+                state.completion.append(chunk.text)
+        if self._tap is not None:
+            self._tap.chunk(chunk)
+        return chunk
 
     async def aclose(self) -> None:
         """Close the upstream stream (cancels the upstream request if still open)."""

@@ -241,3 +241,42 @@ async def test_retry_storm_is_held_to_the_budget(fakes, http) -> None:  # type: 
 
 async def _send(model, request):  # type: ignore[no-untyped-def]
     return await model.send_message(request)
+
+
+# ----- F17 / F24: usage the upstream did not report is estimated and flagged (issue 13, 10 and 13)
+async def test_cut_stream_records_the_delivered_tokens_estimated(fakes, http) -> None:  # type: ignore[no-untyped-def]
+    gateway = Gateway(make_router(http, deployment("a", fakes["anthropic"], "anthropic")))
+    text = " ".join(["word"] * 40)
+    fakes["anthropic"].enqueue(Reply(text=text, cut_after=30))
+    state = begin_request("cut-usage", "openai")
+    stream = await gateway.stream("smart", ask())
+    delivered = ""
+    with pytest.raises(UpstreamProtocolError):
+        async for chunk in stream:
+            delivered += chunk.text
+    assert state.usage is not None and state.usage.estimated
+    assert state.usage.output_tokens == -(-len(delivered) // 4) > 0
+    assert state.usage.input_tokens > 0
+    assert (state.finish_reason, state.error_type) == ("error", "upstream_protocol_error")
+
+
+@pytest.mark.parametrize("stream", [False, True])
+async def test_answer_without_usage_gets_an_estimate_never_zeros(fakes, http, stream) -> None:  # type: ignore[no-untyped-def]
+    gateway = Gateway(make_router(http, deployment("a", fakes["openai"])))
+    fakes["openai"].enqueue(Reply(text="twelve chars", no_usage=True))
+    state = begin_request(f"no-usage-{stream}", "openai")
+    if stream:
+        chunks = [chunk async for chunk in await gateway.stream("smart", ask())]
+        usage = chunks[-1].usage
+    else:
+        usage = (await gateway.chat("smart", ask()))[0].usage
+    assert usage is not None and usage.estimated
+    assert usage.output_tokens == 3 and usage.input_tokens > 0
+    assert state.usage == usage
+
+
+async def test_reported_usage_is_not_estimated(fakes, http) -> None:  # type: ignore[no-untyped-def]
+    gateway = Gateway(make_router(http, deployment("a", fakes["openai"])))
+    fakes["openai"].enqueue(Reply(input_tokens=11, output_tokens=7))
+    usage = (await gateway.chat("smart", ask()))[0].usage
+    assert (usage.input_tokens, usage.output_tokens, usage.estimated) == (11, 7, False)
