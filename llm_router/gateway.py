@@ -32,6 +32,7 @@ from llm_router.routing.usage import estimate, reported
 
 if TYPE_CHECKING:
     from llm_router.api.responses_state import Store
+    from llm_router.cache.cache import ResponseCache
 
 __all__ = ["ChatStream", "Gateway", "Outcome"]
 
@@ -46,6 +47,8 @@ class Gateway:
         self.policies = policies if policies is not None else PolicyChain()
         #: Where the Responses surface keeps responses (set at start-up when there is a database).
         self.response_store: Store | None = None
+        #: The response cache (set at start-up; None: no route or deployment has ``cache:``).
+        self.cache: ResponseCache | None = None
 
     def model_names(self) -> list[tuple[str, str]]:
         """Names a client can use and who serves each: routes, configured deployments,
@@ -64,12 +67,18 @@ class Gateway:
         """The whole answer, after whatever retries and fallbacks it took."""
         await self._check(name, request, ctx)
         state = self._begin(request)
-
-        response, outcome = await self.router.run(name, request, _send)
-        outcome.release()
-        if not reported(response.usage):  # none in the answer: estimated, flagged, never zeros
-            chars = len(response.text) + sum(len(c.arguments) for c in response.tool_calls)
-            response = replace(response, usage=estimate(request, chars))
+        cached = await self.cache.lookup(name, request, ctx, False) if self.cache and ctx else None
+        if cached is not None and cached.entry is not None and cached.entry.response is not None:
+            assert cached.outcome is not None
+            response, outcome = cached.entry.response, cached.outcome  # a cache hit
+        else:
+            response, outcome = await self.router.run(name, request, _send)
+            outcome.release()
+            if not reported(response.usage):  # none in the answer: estimated, flagged, never zeros
+                chars = len(response.text) + sum(len(c.arguments) for c in response.tool_calls)
+                response = replace(response, usage=estimate(request, chars))
+            if cached is not None and self.cache is not None and ctx is not None:
+                self.cache.keep(cached, response, outcome, ctx)
         if state is not None:
             _note_outcome(state, outcome)
             state.usage, state.finish_reason = response.usage, response.finish_reason
@@ -82,7 +91,13 @@ class Gateway:
         """A committed stream: returns once the first content (or the end) has arrived."""
         await self._check(name, request, ctx)
         state = self._begin(request)
-        stream = await self.router.stream(name, request)
+        cached = await self.cache.lookup(name, request, ctx, True) if self.cache and ctx else None
+        if cached is not None and cached.entry is not None and self.cache is not None:
+            stream = self.cache.replay(cached, request)  # a cache hit
+        else:
+            stream = await self.router.stream(name, request)
+            if cached is not None and self.cache is not None and ctx is not None:
+                self.cache.record(cached, stream, ctx)
         if state is not None:
             _note_outcome(state, stream.outcome)
             state.streamed, state.first_token_at = True, time.monotonic()
