@@ -2,7 +2,8 @@
 
 Full run: every system x every scenario x --reps, then the llm-router soak and profile;
 writes bench/results/<UTC time>/{results.json,results.md,profile.svg,...} and, for a full
-run, bench/RESULTS.md. --quick: llm-router vs the Python floor, throughput only (< 60 s).
+run, bench/RESULTS.md. --quick: llm-router vs the Python floor on every surface, throughput only
+(~90 s), written to quick.json; --min-ratio guards the main one (/v1/chat/completions, OpenAI).
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ import datetime as dt
 import json
 import os
 import platform
-import re
 import shutil
 import statistics
 import subprocess
@@ -23,7 +23,7 @@ from typing import Any
 
 from bench import procs, report
 from bench.runner import Cells, Plan, log, profile, run_system, soak
-from bench.systems import BENCH, LOAD_CORE, ROOT, all_systems, upstream_server
+from bench.systems import BENCH, LOAD_CORE, ROOT, all_systems, floor_surfaces, upstream_server
 
 
 def _cmd(*args: str) -> str:
@@ -76,46 +76,100 @@ def pin_self() -> None:
         pass
 
 
-def quick(out: Path, seconds: float, min_ratio: float | None) -> int:
-    """llm-router vs the floor, wrk c50, alternating, medians."""
+#: --quick: (surface, llm-router target, the floor's target on the same client path)
+QUICK_SURFACES = (
+    ("chat-openai", "llm-router/openai", "floor-aiohttp/openai"),  # the main ratio (--min-ratio)
+    ("chat-anthropic", "llm-router/anthropic", "floor-aiohttp/openai"),
+    ("messages-anthropic", "llm-router/messages-anthropic", "floor-aiohttp/messages"),
+    ("messages-openai", "llm-router/messages-openai", "floor-aiohttp/messages"),
+    ("responses-openai", "llm-router/responses-openai", "floor-aiohttp/responses"),
+    ("responses-anthropic", "llm-router/responses-anthropic", "floor-aiohttp/responses"),
+    ("embeddings", "llm-router/embeddings", "floor-aiohttp/embeddings"),
+    ("policies", "llm-router-policies/openai", "floor-aiohttp/openai"),
+)
+
+
+def _run(cells: Cells, t: Any, seconds: float, pids: list[int]) -> dict[str, float]:
+    """One wrk c50 run: requests, wall seconds, and the CPU seconds the gateway's processes used."""
+    c0 = procs.cpu_seconds(pids)
+    d, _cpu = cells.wrk(t, 50, seconds)
+    cpu = procs.cpu_seconds(pids) - c0
+    errors = sum(d["errors"].values())
+    if errors:
+        log(f"  {t.name}: {errors} errors")
+    return {"requests": d["requests"], "wall_s": d["duration_us"] / 1e6, "cpu_s": cpu, "errors": errors}
+
+
+def quick(out: Path, seconds: float, min_ratio: float | None, surface_s: float = 2.0) -> int:
+    """llm-router vs the floor, wrk c50, alternating: the main pair 3 x ``seconds``, every other
+    surface 2 x ``surface_s`` (and the policies row against the plain one)."""
     systems = {s.name: s for s in all_systems()}
+    targets = {t.name: t for s in systems.values() for t in s.targets}
+    targets.update({t.name: t for t in floor_surfaces()})
     up = upstream_server(out)
     up.start(timeout=20)
-    servers = [systems["llm-router"].make_server(out), systems["floor-aiohttp"].make_server(out)]
+    servers = {n: systems[n].make_server(out) for n in ("llm-router", "floor-aiohttp", "llm-router-policies")}
     try:
-        for s in servers:
+        for s in servers.values():
             s.start(timeout=30)
+        pids = {n: s.pids() for n, s in servers.items()}
         cells = Cells(out, up)
-        targets = [systems["llm-router"].targets[0], systems["floor-aiohttp"].targets[0]]
-        for t in targets:
-            cells.wrk(t, 50, 2)
-        rps: dict[str, list[float]] = {t.name: [] for t in targets}
+        order = list(dict.fromkeys(x for _, a, b in QUICK_SURFACES for x in (a, b)))
+        runs: dict[str, list[dict[str, float]]] = {n: [] for n in order}
+        main = QUICK_SURFACES[0][1:]
+        rest = [n for n in order if n not in main]
+        for n in main:
+            cells.wrk(targets[n], 50, 2)
         for _ in range(3):
-            for t in targets:
-                d, _cpu = cells.wrk(t, 50, seconds)
-                errors = sum(d["errors"].values())
-                rps[t.name].append(d["requests"] / (d["duration_us"] / 1e6))
-                if errors:
-                    log(f"  {t.name}: {errors} errors")
-        router, floor = (statistics.median(rps[t.name]) for t in targets)
-        ratio = router / floor
-        print(f"llm-router {router:,.0f} req/s  (runs: {', '.join(f'{x:,.0f}' for x in rps[targets[0].name])})")
-        print(f"floor      {floor:,.0f} req/s  (runs: {', '.join(f'{x:,.0f}' for x in rps[targets[1].name])})")
-        print(f"llm-router / Python floor throughput: {ratio:.3f} ({100 * ratio:.1f}% of the floor), "
-              f"non-streaming, wrk c50, one core each")
-        (out / "quick.json").write_text(json.dumps({"rps": rps, "ratio": ratio}, indent=1))
-        if min_ratio is not None and ratio < min_ratio:
-            print(f"REGRESSION: ratio {ratio:.3f} < --min-ratio {min_ratio}")
-            return 1
-        return 0
+            for n in main:
+                runs[n].append(_run(cells, targets[n], seconds, pids[targets[n].system]))
+        for n in rest:
+            cells.wrk(targets[n], 50, 1)
+        for _ in range(2):
+            for n in rest:
+                runs[n].append(_run(cells, targets[n], surface_s, pids[targets[n].system]))
+        return _quick_report(out, runs, min_ratio)
     finally:
-        for s in servers:
+        for s in servers.values():
             s.stop()
         up.stop()
 
 
+def _quick_report(out: Path, runs: dict[str, list[dict[str, float]]], min_ratio: float | None) -> int:
+    """Per core = requests per CPU-second of the gateway's processes (what one core, fully given,
+    would serve; robust to other load on the machine); req/s = wall clock, median of the runs."""
+    per_core = {n: sum(r["requests"] for r in v) / max(1e-9, sum(r["cpu_s"] for r in v)) for n, v in runs.items()}
+    wall = {n: statistics.median(r["requests"] / r["wall_s"] for r in v) for n, v in runs.items()}
+    surfaces: dict[str, Any] = {}
+    print(f"{'surface':20} {'router/core':>11} {'floor/core':>10} {'÷ floor':>8} {'÷ chat-openai':>13}"
+          f" {'wall ÷ floor':>12}   wall req/s per run (router / floor)")
+    for name, router, floor in QUICK_SURFACES:
+        surfaces[name] = {
+            "router": router, "floor": floor, "ratio": per_core[router] / per_core[floor],
+            "vs_chat_openai": per_core[router] / per_core["llm-router/openai"],
+            "router_per_core": per_core[router], "floor_per_core": per_core[floor],
+            "wall_ratio": wall[router] / wall[floor], "router_runs": runs[router], "floor_runs": runs[floor]}
+        x = surfaces[name]
+        walls = " / ".join(", ".join(f"{r['requests'] / r['wall_s']:,.0f}" for r in runs[n]) for n in (router, floor))
+        print(f"{name:20} {x['router_per_core']:>11,.0f} {x['floor_per_core']:>10,.0f} {x['ratio']:>8.3f} "
+              f"{x['vs_chat_openai']:>13.3f} {x['wall_ratio']:>12.3f}   {walls}")
+    main = surfaces["chat-openai"]["ratio"]
+    print(f"llm-router / Python floor: {main:.3f} ({100 * main:.1f}% of the floor's requests per core), "
+          "non-streaming /v1/chat/completions on an OpenAI upstream, wrk c50")
+    print(f"policies on / off: {surfaces['policies']['vs_chat_openai']:.3f} "
+          "(virtual key with rpm/tpm limits and a budget, SQLite ledger)")
+    (out / "quick.json").write_text(json.dumps({
+        "ratio": main, "metric": "requests per gateway CPU-second, llm-router / floor-aiohttp",
+        "policies_vs_plain": surfaces["policies"]["vs_chat_openai"], "surfaces": surfaces}, indent=1))
+    print(f"wrote {out / 'quick.json'}")
+    if min_ratio is not None and main < min_ratio:
+        print(f"REGRESSION: ratio {main:.3f} < --min-ratio {min_ratio}")
+        return 1
+    return 0
+
+
 def full(out: Path, plan: Plan, only: list[str] | None, do_soak: bool, do_profile: bool,
-         write_results_md: bool, label: str) -> int:
+         write_results_md: bool, label: str, surfaces: bool = True) -> int:
     started = time.time()
     info = machine()
     # Others edit the tree while a run goes on: every llm-router start in this run imports
@@ -123,6 +177,10 @@ def full(out: Path, plan: Plan, only: list[str] | None, do_soak: bool, do_profil
     shutil.copytree(ROOT / "llm_router", out / "src/llm_router", ignore=shutil.ignore_patterns("__pycache__"))
     info["llm_router"]["measured"] = f"snapshot of the working tree at the start, {out / 'src/llm_router'}"
     systems = [s for s in all_systems() if not only or s.name in only]
+    if not surfaces:  # the /v1/chat/completions and /chat/ rows only (the grid before the surfaces)
+        systems = [s for s in systems if s.name != "llm-router-policies"]
+        for s in systems:
+            s.targets = [t for t in s.targets if t.main]
     up = upstream_server(out)
     up.start(timeout=20)
     cells = Cells(out, up)
@@ -187,8 +245,10 @@ def _guarded(name: str, step: Any) -> dict[str, Any]:
 
 def headline(res: report.Results) -> str:
     rows = []
-    for t in ["llm-router/openai", "llm-router/anthropic", "llm-router/chat", "portkey/openai", "litellm/openai",
-              "floor-aiohttp/openai", "floor-httpx/openai", "direct/openai"]:
+    first = ["llm-router/openai", "llm-router/anthropic", "llm-router/chat"]
+    rest = ["portkey/openai", "litellm/openai", "floor-aiohttp/openai", "floor-httpx/openai", "direct/openai"]
+    router_rows = [t for t in res.targets() if t.startswith("llm-router") and t not in first]
+    for t in first + router_rows + rest:
         if t not in res.targets():
             continue
         system = t.split("/")[0]
@@ -222,8 +282,8 @@ Generated by `bench/run.sh` ({data['label']}) — started {data['started']} UTC,
 (min–max) in brackets**. Raw data and per-process logs: `{rel}/` (not committed: `bench/results/` is ignored).
 
 Reproduce: `bench/run.sh` (installs wrk, h2load, LiteLLM, Portkey and py-spy on first use, then runs everything,
-~{data['minutes']:.0f} min); `bench/run.sh --smoke` runs every scenario once, briefly (~5 min);
-`bench/run.sh --quick` is the ≤ 60 s regression guard (llm-router vs the Python floor, throughput only).
+~{data['minutes']:.0f} min); `bench/run.sh --smoke` runs every scenario once, briefly (~10 min);
+`bench/run.sh --quick` is the ~90 s regression guard (llm-router ÷ the Python floor on every surface, throughput only).
 `bench/run.sh --help` lists the knobs (`--reps`, `--soak-minutes`, `--only`, ...).
 
 ## Machine and versions
@@ -258,6 +318,18 @@ validation, routing, translation, re-encoding, middleware, logging.
 ## Targets
 
 {targets_md}
+
+## Surfaces and policies (each row ÷ the row it is compared with, per repetition)
+
+`/v1/messages` on an Anthropic upstream is a pass-through, on an OpenAI upstream translated both ways;
+`/v1/responses` the same the other way round; `/v1/embeddings` one input, base64 (the SDKs' default),
+1536 dimensions. `llm-router-policies` is llm-router with the admin plane on (`LLM_ROUTER_ADMIN_KEY`,
+SQLite `LLM_ROUTER_DATABASE_URL` in the run's folder) and every request sent with a virtual key created
+through `POST /admin/keys` (rpm and tpm limits far above these rates, a budget far from spent); it is
+compared with llm-router without them in the same repetition. Surface rows run the cells the targets
+need (20 req/s open loop, wrk c50, 50 streams back to back, 10 paced streams), not the whole grid.
+
+{report.surfaces(res)}
 
 ## Ratios (per repetition, then median and range)
 
@@ -367,8 +439,9 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m bench", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     mode = ap.add_mutually_exclusive_group()
-    mode.add_argument("--quick", action="store_true", help="llm-router vs the Python floor, throughput only (<60 s)")
-    mode.add_argument("--smoke", action="store_true", help="every scenario once, briefly (~5 min)")
+    mode.add_argument("--quick", action="store_true",
+                      help="llm-router vs the Python floor on every surface, throughput only (~90 s)")
+    mode.add_argument("--smoke", action="store_true", help="every scenario once, briefly (~10 min)")
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--duration", type=float, default=6.0, help="seconds per throughput and stream cell")
     ap.add_argument("--lat-duration", type=float, default=None,
@@ -376,7 +449,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--soak-minutes", type=float, default=10.0)
     ap.add_argument("--soak-rate", type=int, default=200)
     ap.add_argument("--profile-seconds", type=float, default=20.0)
-    ap.add_argument("--only", help="comma-separated systems: direct,llm-router,litellm,portkey,floor-aiohttp,floor-httpx")
+    ap.add_argument("--only", help="comma-separated systems: direct,llm-router,llm-router-policies,litellm,portkey,"
+                                   "floor-aiohttp,floor-httpx")
+    ap.add_argument("--no-surfaces", action="store_true",
+                    help="only the /v1/chat/completions and /chat/ rows (no messages, responses, embeddings, policies)")
     ap.add_argument("--no-soak", action="store_true")
     ap.add_argument("--no-profile", action="store_true")
     ap.add_argument("--no-results-md", action="store_true", help="do not (over)write bench/RESULTS.md")
@@ -417,7 +493,7 @@ def main(argv: list[str] | None = None) -> int:
     if only and "direct" not in only:
         only.append("direct")  # every "added" number needs the baseline
     write_md = label == "full" and not args.no_results_md and not only
-    return full(out, plan, only, not args.no_soak, not args.no_profile, write_md, label)
+    return full(out, plan, only, not args.no_soak, not args.no_profile, write_md, label, not args.no_surfaces)
 
 
 if __name__ == "__main__":

@@ -15,7 +15,8 @@
 // spec.requests = [{url, headers, body, kind}] (cycled in order); kind is "json" (any
 // 200 body), "sse" (OpenAI SSE: first token = first non-empty "content", complete =
 // ends with [DONE]), "anthropic" (Anthropic SSE: first non-empty "text", complete = ends
-// with message_stop) or "text" (first token = first body byte).
+// with message_stop), "responses" (OpenAI Responses SSE: first non-empty "delta", complete =
+// a response.completed event) or "text" (first token = first body byte).
 'use strict';
 const http = require('http');
 const fs = require('fs');
@@ -28,9 +29,10 @@ const reqs = spec.requests.map((r) => {
   const body = Buffer.from(typeof r.body === 'string' ? r.body : JSON.stringify(r.body));
   const headers = Object.assign({ 'content-type': 'application/json', 'content-length': body.length }, r.headers || {});
   const kind = r.kind || 'json';
-  const sse = kind === 'sse' || kind === 'anthropic';
-  return { kind, sse, first: kind === 'anthropic' ? /"text":"[^"]/ : /"content":"[^"]/,
-    done: kind === 'anthropic' ? 'message_stop' : '[DONE]',
+  const sse = kind === 'sse' || kind === 'anthropic' || kind === 'responses';
+  const first = { anthropic: /"text":"[^"]/, responses: /"delta":"[^"]/ }[kind] || /"content":"[^"]/;
+  const done = { anthropic: 'message_stop', responses: 'event: response.completed' }[kind] || '[DONE]';
+  return { kind, sse, first, done,
     opts: { host: u.hostname, port: u.port, path: u.pathname + u.search, method: 'POST', headers }, body };
 });
 
@@ -51,7 +53,7 @@ function summary(values) {
 // One request; cb(err, {ttfb, ttft, total}) with times in ms from `start`.
 function fire(r, agent, timeoutMs, cb) {
   const start = nowNs();
-  let ttfb = null; let ttft = null; let done = false; let found = !r.sse;
+  let ttfb = null; let ttft = null; let done = false; let found = !r.sse; let complete = !r.sse;
   let head = ''; let tail = '';
   const finish = (err, res) => { if (!done) { done = true; cb(err, res); } };
   const req = http.request(Object.assign({ agent }, r.opts), (res) => {
@@ -68,11 +70,15 @@ function fire(r, agent, timeoutMs, cb) {
           if (r.first.test(head)) { ttft = ms(nowNs() - start); found = true; head = ''; }
         } else if (chunk.length) ttft = ms(nowNs() - start);
       }
-      if (r.sse) tail = (tail + chunk.toString('latin1')).slice(-32);
+      if (r.sse && !complete) {  // the end marker, also when split across two chunks
+        const text = tail + chunk.toString('latin1');
+        complete = text.includes(r.done);
+        tail = text.slice(-32);
+      }
     });
     res.on('end', () => {
       const total = ms(nowNs() - start);
-      if (r.sse && (!found || !tail.includes(r.done))) return finish('incomplete_stream');
+      if (r.sse && (!found || !complete)) return finish('incomplete_stream');
       finish(null, { ttfb, ttft: ttft === null ? total : ttft, total });
     });
     res.on('error', () => finish('response_error'));

@@ -34,6 +34,20 @@ class Plan:
     soak_rate: int = 200
     soak_sample_s: float = 10.0
     profile_s: float = 20.0
+    # surface rows (Target.main False): the cells the issue's targets need, not the whole grid
+    surface_lat: tuple[tuple[int, float], ...] | None = None  # default: the first of `lat`
+    surface_tput_conc: tuple[int, ...] = (50,)
+    surface_streams: tuple[tuple[bool, int], ...] = ((False, 50), (True, 10))  # (paced, streams)
+
+    def cells_for(self, t: Target) -> tuple[tuple[tuple[int, float], ...], tuple[int, ...],
+                                            tuple[tuple[bool, int], ...]]:
+        """(latency cells, throughput concurrencies, stream cells) of one target."""
+        if t.main:
+            lat, conc = self.lat, self.tput_conc
+            streams = tuple((paced, c) for paced in (False, True) for c in self.stream_conc)
+        else:
+            lat, conc, streams = self.surface_lat or self.lat[:1], self.surface_tput_conc, self.surface_streams
+        return lat, conc, streams if t.stream_body is not None else ()
 
 
 def log(msg: str) -> None:
@@ -125,7 +139,7 @@ class Cells:
     def record(self, rep: int, target: Target, scenario: str, param: str, metrics: dict[str, Any],
                raw: dict[str, Any]) -> None:
         row = {"rep": rep, "system": target.system, "target": target.name, "scenario": scenario,
-               "param": param, **metrics, "raw": raw}
+               "param": param, "baseline": target.baseline, "compare": target.compare, **metrics, "raw": raw}
         self.results.append(row)
         brief = ", ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}"
                           for k, v in metrics.items() if k in SHOW)
@@ -208,16 +222,16 @@ def run_system(cells: Cells, plan: Plan, system: System, rep: int, out: Path) ->
             time.sleep(1.0)
             info["rss_idle_mb"] = procs.rss_mb(gw)
         for t in system.targets:
-            for rate, seconds in plan.lat:
+            lat, tput, streams = plan.cells_for(t)
+            for rate, seconds in lat:
                 cells.open_loop(rep, t, gw, rate, seconds)
                 procs.wait_quiet(gw)
-            for conc in plan.tput_conc:
+            for conc in tput:
                 cells.throughput(rep, t, gw, conc, plan.tput_s)
                 procs.wait_quiet(gw)
-            for paced in (False, True):
-                for conc in plan.stream_conc:
-                    cells.streams(rep, t, gw, conc, plan.stream_s, paced)
-                    procs.wait_quiet(gw)
+            for paced, conc in streams:
+                cells.streams(rep, t, gw, conc, plan.stream_s, paced)
+                procs.wait_quiet(gw)
         if server is not None:
             time.sleep(1.0)
             info["rss_end_mb"] = procs.rss_mb(gw)
@@ -245,6 +259,10 @@ def soak(plan: Plan, system: System, out: Path, upstream: procs.Server) -> dict[
         mix = [cells._req(by_name["llm-router/openai"], False), cells._req(by_name["llm-router/anthropic"], False),
                cells._req(by_name["llm-router/chat"], False), cells._req(by_name["llm-router/openai"], True),
                cells._req(by_name["llm-router/openai"], False), cells._req(by_name["llm-router/anthropic"], True)]
+        for name, stream in (("messages-openai", True), ("responses-anthropic", True), ("embeddings", False),
+                             ("messages-anthropic", False), ("responses-openai", True)):
+            if f"llm-router/{name}" in by_name:  # the surfaces, when the run has them
+                mix.append(cells._req(by_name[f"llm-router/{name}"], stream))
         seconds = plan.soak_minutes * 60
         warm = min(30.0, seconds / 5)
         spec = {"mode": "open", "rate": plan.soak_rate, "duration": seconds, "warmup": warm, "timeout_ms": 10000,

@@ -5,7 +5,7 @@
 #   bench/.venvs/tools     py-spy
 #   bench/portkey/node_modules   Portkey's gateway, pinned (package.json + package-lock.json)
 #   .venv                  llm-router's own venv (README's dev setup) if it is missing
-# Usage: bench/setup.sh [--quick]   (--quick: only what `run.sh --quick` needs)
+# Usage: bench/setup.sh [--quick]   (--quick: only what `run.sh --quick` needs: wrk, node, .venv)
 set -euo pipefail
 BENCH="$(cd "$(dirname "$0")" && pwd)"
 ROOT="$(dirname "$BENCH")"
@@ -16,11 +16,14 @@ PYSPY_VERSION="0.4.3"
 
 say() { printf '[setup] %s\n' "$*" >&2; }
 
-if ! command -v wrk >/dev/null || ! command -v h2load >/dev/null; then
-  say "installing wrk and nghttp2-client from Debian"
+DEBS=()
+command -v wrk >/dev/null || DEBS+=(wrk)
+[[ $QUICK -eq 0 ]] && ! command -v h2load >/dev/null && DEBS+=(nghttp2-client)  # --quick needs wrk only
+if [[ ${#DEBS[@]} -gt 0 ]]; then
+  say "installing ${DEBS[*]} from Debian"
   if [[ $(id -u) -eq 0 ]]; then SUDO=""; else SUDO="sudo"; fi
   $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq wrk nghttp2-client >/dev/null
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${DEBS[@]}" >/dev/null
 fi
 command -v node >/dev/null || { say "node (20+) is required"; exit 1; }
 command -v taskset >/dev/null || { say "taskset (util-linux) is required"; exit 1; }

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// A cheap fake LLM upstream for bench/: OpenAI Chat Completions and Anthropic Messages,
-// whole answers or SSE streams. Plain `http`, no dependencies, one process.
+// A cheap fake LLM upstream for bench/: OpenAI Chat Completions, Responses and embeddings, and
+// Anthropic Messages, whole answers or SSE streams. Plain `http`, no dependencies, one process.
 //
 //   POST /v1/chat/completions   chat.completion JSON, or with "stream": true an SSE stream:
 //                               role chunk, N content chunks, finish chunk, a usage chunk
@@ -8,6 +8,12 @@
 //   POST /v1/messages           Anthropic message JSON, or SSE: message_start,
 //                               content_block_start, content_block_delta x N,
 //                               content_block_stop, message_delta (usage), message_stop.
+//   POST /v1/responses          OpenAI Responses: a `response` JSON, or SSE: response.created,
+//                               response.in_progress, output_item.added, content_part.added,
+//                               output_text.delta x N, output_text.done, content_part.done,
+//                               output_item.done, response.completed (usage), each numbered.
+//   POST /v1/embeddings         OpenAI embeddings: one 1536-dim vector per input, float or
+//                               base64 (encoding_format), usage.prompt_tokens.
 //   GET  /health                "ok"
 //   GET  /_bench/stats          {requests, streams, cpu_user_us, cpu_system_us, rss, config}
 //   POST /_bench/config         {"chunks": N, "delay_ms": D} changes the stream defaults.
@@ -164,6 +170,86 @@ function anthropicMessages(req, res, body) {
   writePaced(res, head, frames, tail, delay);
 }
 
+function responsesObject(id, created, model, body, status, text, usage) {
+  const output = status === 'in_progress' ? [] : [{ id: 'msg_' + id.slice(5), type: 'message', status: 'completed',
+    role: 'assistant', content: [{ type: 'output_text', annotations: [], logprobs: [], text }] }];
+  return { id, object: 'response', created_at: created, status, background: false, error: null,
+    incomplete_details: null, instructions: body.instructions === undefined ? null : body.instructions,
+    max_output_tokens: body.max_output_tokens === undefined ? null : body.max_output_tokens,
+    max_tool_calls: null, model, output, parallel_tool_calls: true, previous_response_id: null,
+    prompt_cache_key: null, reasoning: { effort: null, summary: null }, safety_identifier: null,
+    service_tier: 'default', store: body.store !== false, temperature: body.temperature === undefined ? 1 : body.temperature,
+    text: { format: { type: 'text' }, verbosity: 'medium' }, tool_choice: 'auto', tools: [], top_logprobs: 0,
+    top_p: 1, truncation: 'disabled', usage, user: null, metadata: {} };
+}
+
+function responsesUsage(output) {
+  return { input_tokens: 24, input_tokens_details: { cached_tokens: 0 }, output_tokens: output,
+    output_tokens_details: { reasoning_tokens: 0 }, total_tokens: 24 + output };
+}
+
+function openaiResponses(req, res, body) {
+  const id = 'resp_' + reqId();
+  const created = Math.floor(Date.now() / 1000);
+  const model = body.model || 'gpt-4.1-mini-2025-04-14';
+  if (!body.stream) {
+    stats.requests += 1;
+    return sendJson(res, 200, responsesObject(id, created, model, body, 'completed', ANSWER, responsesUsage(42)),
+      commonHeaders(id));
+  }
+  stats.streams += 1;
+  const { chunks, delay } = streamParams(req.url);
+  res.writeHead(200, Object.assign({ 'content-type': 'text/event-stream; charset=utf-8',
+    'cache-control': 'no-cache' }, commonHeaders(id)));
+  let n = 0;
+  const ev = (obj) => { obj.sequence_number = n++; return sse(obj.type, obj); };
+  const itemId = 'msg_' + id.slice(5);
+  const where = { item_id: itemId, output_index: 0, content_index: 0 };
+  const start = responsesObject(id, created, model, body, 'in_progress', '', null);
+  const head = ev({ type: 'response.created', response: start }) + ev({ type: 'response.in_progress', response: start }) +
+    ev({ type: 'response.output_item.added', output_index: 0, item: { id: itemId, type: 'message',
+      status: 'in_progress', role: 'assistant', content: [] } }) +
+    ev(Object.assign({ type: 'response.content_part.added' }, where,
+      { part: { type: 'output_text', annotations: [], logprobs: [], text: '' } }));
+  const frames = [];
+  let text = '';
+  for (let i = 0; i < chunks; i++) {
+    text += token(i);
+    frames.push(ev(Object.assign({ type: 'response.output_text.delta' }, where,
+      { delta: token(i), logprobs: [], obfuscation: 'xYz' })));
+  }
+  const part = { type: 'output_text', annotations: [], logprobs: [], text };
+  const final = responsesObject(id, created, model, body, 'completed', text, responsesUsage(chunks));
+  const tail = ev(Object.assign({ type: 'response.output_text.done' }, where, { text, logprobs: [] })) +
+    ev(Object.assign({ type: 'response.content_part.done' }, where, { part })) +
+    ev({ type: 'response.output_item.done', output_index: 0, item: final.output[0] }) +
+    ev({ type: 'response.completed', response: final });
+  writePaced(res, head, frames, tail, delay);
+}
+
+const EMBED_DIMS = 1536;
+const EMBED_F32 = Buffer.alloc(EMBED_DIMS * 4);
+for (let i = 0; i < EMBED_DIMS; i++) EMBED_F32.writeFloatLE(Math.sin(i + 1) / 40, i * 4);
+const EMBED_B64 = JSON.stringify(EMBED_F32.toString('base64'));
+const EMBED_FLOAT = '[' + Array.from({ length: EMBED_DIMS }, (_, i) => EMBED_F32.readFloatLE(i * 4)).join(',') + ']';
+
+function openaiEmbeddings(req, res, body) {
+  stats.requests += 1;
+  const inputs = Array.isArray(body.input) && typeof body.input[0] !== 'number' ? body.input : [body.input];
+  const vec = body.encoding_format === 'base64' ? EMBED_B64 : EMBED_FLOAT;
+  let tokens = 0;
+  const data = inputs.map((x, i) => {
+    tokens += Array.isArray(x) ? x.length : Math.ceil(String(x).length / 4);
+    return '{"object":"embedding","index":' + i + ',"embedding":' + vec + '}';
+  });
+  const out = '{"object":"list","data":[' + data.join(',') + '],"model":' +
+    JSON.stringify(body.model || 'text-embedding-3-small') + ',"usage":{"prompt_tokens":' + tokens +
+    ',"total_tokens":' + tokens + '}}';
+  res.writeHead(200, Object.assign({ 'content-type': 'application/json', 'content-length': Buffer.byteLength(out) },
+    commonHeaders('emb-' + reqId())));
+  res.end(out);
+}
+
 function readBody(req, cb) {
   const parts = [];
   req.on('data', (c) => parts.push(c));
@@ -179,14 +265,16 @@ function readBody(req, cb) {
 
 const server = http.createServer((req, res) => {
   const path = req.url.split('?', 1)[0];
-  if (req.method === 'POST' && (path.endsWith('/chat/completions') || path.endsWith('/v1/messages'))) {
+  const handler = req.method === 'POST' && (path.endsWith('/chat/completions') ? openaiChat
+    : path.endsWith('/v1/messages') ? anthropicMessages : path.endsWith('/v1/responses') ? openaiResponses
+      : path.endsWith('/v1/embeddings') ? openaiEmbeddings : null);
+  if (handler) {
     return readBody(req, (body) => {
-      if (body === null) {
+      if (body === null || typeof body !== 'object') {
         stats.errors += 1;
         return sendJson(res, 400, { error: { message: 'invalid JSON', type: 'invalid_request_error', param: null, code: null } });
       }
-      if (path.endsWith('/chat/completions')) openaiChat(req, res, body);
-      else anthropicMessages(req, res, body);
+      handler(req, res, body);
     });
   }
   if (req.method === 'GET' && path === '/health') { res.writeHead(200, { 'content-type': 'text/plain' }); return res.end('ok'); }
