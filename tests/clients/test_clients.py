@@ -41,6 +41,13 @@ CLIENTS: dict[str, tuple[str, tuple[str, ...], list[Reply]]] = {
                    "structured_function_calling"),
                   [HELLO, COUNT, LOOKUP, CAT, Reply(text=PERSON), Reply(text=PERSON), call("Person", PERSON)]),
     "litellm": ("litellm_client.py", ("completion", "stream", "tools_round_trip"), [HELLO, COUNT, LOOKUP, CAT]),
+    "pydantic_ai": ("pydantic_ai_client.py", ("run", "run_stream", "output_type", "tool"),
+                    [HELLO, COUNT, call("final_result", PERSON), LOOKUP, CAT]),
+    "instructor": ("instructor_client.py", ("tools", "json"), [call("Person", PERSON), Reply(text=PERSON)]),
+    "agents": ("agents_client.py", ("function_tool", "output_type_with_tool", "streamed"),
+               [LOOKUP, CAT, LOOKUP, Reply(text=PERSON), LOOKUP, CAT]),
+    "llamaindex": ("llamaindex_client.py", ("chat", "stream_chat", "chat_with_tools"),
+                   [HELLO, COUNT, LOOKUP, CAT]),
 }
 
 

@@ -40,7 +40,7 @@ def run(cases: list[tuple[str, Callable[[], Any]]]) -> None:
             continue
         try:
             case()
-        except BaseException as exc:  # noqa: BLE001 - every failure is reported, the next case runs
+        except BaseException as exc:  # every failure is reported; the next case runs
             report(name, False, f"{type(exc).__name__}: {exc}\n{traceback.format_exc()}")
         else:
             report(name, True)
