@@ -283,3 +283,33 @@ async def test_reported_usage_is_not_estimated(fakes, http) -> None:  # type: ig
     fakes["openai"].enqueue(Reply(input_tokens=11, output_tokens=7))
     usage = (await gateway.chat("smart", ask()))[0].usage
     assert (usage.input_tokens, usage.output_tokens, usage.estimated) == (11, 7, False)
+
+
+# ----- the gateway's policy seam: ``check`` runs before routing, with model and request set
+async def test_gateway_runs_the_policy_check_before_routing(fakes, http) -> None:  # type: ignore[no-untyped-def]
+    from starlette.datastructures import Headers
+
+    from llm_router.errors import PermissionDenied
+    from llm_router.policies.base import BasePolicy, PolicyChain, RequestContext
+
+    seen: list[tuple[str, ChatRequest | None]] = []
+
+    class Record(BasePolicy):
+        async def check(self, ctx: RequestContext) -> None:
+            seen.append((ctx.model, ctx.request))
+
+    class Refuse(BasePolicy):
+        async def check(self, ctx: RequestContext) -> None:
+            raise PermissionDenied("not this model", "model")
+
+    router = make_router(http, deployment("a", fakes["openai"]))
+    state = begin_request("policy", "openai")
+    request = ask()
+    ctx = RequestContext("openai", Headers(), state)
+    response, _ = await Gateway(router, policies=PolicyChain([Record()])).chat("smart", request, ctx)
+    assert response.text and seen == [("smart", request)] and ctx.checked
+    refusing = Gateway(router, policies=PolicyChain([Record(), Refuse()]))
+    for call in (refusing.chat, refusing.stream):
+        with pytest.raises(PermissionDenied):
+            await call("smart", request, RequestContext("openai", Headers(), state))
+    assert len(fakes["openai"].requests) == 1, "a refused request never reaches upstream"
