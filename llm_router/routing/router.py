@@ -18,6 +18,7 @@ from llm_router.config.deployment import Deployment
 from llm_router.config.router_config import RouterConfig
 from llm_router.errors import (
     AllTargetsFailed,
+    ClientError,
     Overloaded,
     ProviderError,
     RouterError,
@@ -29,7 +30,9 @@ from llm_router.messages import ChatRequest
 from llm_router.observability.state import AttemptRecord, current_state
 from llm_router.providers.base import ChatModel
 from llm_router.providers.factory import ChatModelFactory
+from llm_router.routing import output_cap
 from llm_router.routing.health import HealthBoard
+from llm_router.routing.hedge import current_lane, hedgeable, race
 from llm_router.routing.retry import RetryBudget
 from llm_router.routing.strategies import LoadStats
 from llm_router.routing.stream import ChatStream, Opened, open_stream
@@ -107,7 +110,7 @@ class Router:
             opened = await open_stream(model, canonical)
             return opened, model.deployment.timeouts.stream_idle if model.idle_bounded else None
 
-        ((head, rest), idle_bound), outcome, run = await self._run(name, request, attempt)
+        ((head, rest), idle_bound), outcome, run = await self._run(name, request, attempt, _close_stream)
         name = outcome.deployment.name
 
         def failed(error: ProviderError) -> None:
@@ -116,7 +119,9 @@ class Router:
         return ChatStream(outcome, head, rest, request=request, deadline=outcome.deadline,
                           clock=self.clock, idle_bound=idle_bound, on_failure=failed)
 
-    async def _run(self, name: str, request: ChatRequest, attempt: Attempt[T]) -> tuple[T, Outcome, _Run]:
+    async def _run(self, name: str, request: ChatRequest, attempt: Attempt[T],
+                   discard: Callable[[tuple[T, Outcome]], Awaitable[None]] | None = None,
+                   ) -> tuple[T, Outcome, _Run]:
         route, deployments = self.plan(name)
         state = current_state()
         if state is not None:
@@ -125,6 +130,10 @@ class Router:
         run = _Run(route, self._candidates(deployments), now + deployments[0].timeouts.total,
                    alone=len(deployments) == 1)
         self.budget.record_request(now)
+        rule = self.config.routes[route].hedge if route in self.config.routes else None
+        if rule is not None and hedgeable(rule, request, len(run.deployments)):
+            won = await race(self, run, request, attempt, rule, discard or _release)
+            return (*won, run)
         for index, deployment in enumerate(run.deployments):
             result = await self._try(run, deployment, index, request, attempt)
             if result is not None:
@@ -198,7 +207,8 @@ class Router:
         self.health.begin(name)
         try:
             async with asyncio.timeout(max(0.0, run.deadline - self.clock())):
-                result = await attempt(model, replace(request, model=model.deployment.model))
+                sent = output_cap.capped(model.deployment, replace(request, model=model.deployment.model))
+                result = await attempt(model, sent)
         except TimeoutError:
             slot.release()
             record.end("upstream_timeout", possibly_billed=True)
@@ -207,6 +217,11 @@ class Router:
         except ProviderError as error:
             slot.release()
             record.end(error.type, error.possibly_billed)
+            raise
+        except ClientError as error:  # the request is at fault (a provider that cannot embed): no retry
+            slot.release()
+            record.end(error.type)
+            self.health.abandon(name)
             raise
         except BaseException:
             slot.release()
@@ -240,7 +255,23 @@ def _record_attempt(model: ChatModel, started: float, is_retry: bool) -> Attempt
     """Note the attempt on the current request's state (if any)."""
     d = model.deployment
     record = AttemptRecord(d.name, d.provider, d.model, started, retry=is_retry)
+    lane = current_lane()
+    if lane is not None:  # a hedged race: the lane keeps its attempts
+        record.hedge = lane.hedge
+        lane.records.append(record)
     state = current_state()
     if state is not None:
         state.attempts.append(record)
     return record
+
+
+async def _release(result: tuple[object, Outcome]) -> None:
+    """Free a result nobody will use (a hedge's late winner): its in-flight slot."""
+    result[1].release()
+
+
+async def _close_stream(result: tuple[tuple[Opened, float | None], Outcome]) -> None:
+    """Free a stream nobody will read (a hedge's late winner): close it, release its slot."""
+    (opened, _), outcome = result
+    outcome.release()
+    await opened[1].aclose()  # type: ignore[attr-defined]
