@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal, cast
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.routing import APIRoute
-from pydantic import BaseModel
+from pydantic import AwareDatetime, BaseModel
 from starlette.responses import Response
 
 from llm_router.admin_service import AdminService, key_out, team_out
@@ -85,7 +85,13 @@ def _service(request: Request) -> AdminService:
 
 
 async def admin_actor(request: Request) -> Actor:
-    """The admin, or 401/403."""
+    """The admin, or 401/403. With ``app.state.admin_access`` (``api/console_access.py``), a
+    console session (writes need its CSRF token) and the read-only viewer key pass too."""
+    access = getattr(request.app.state, "admin_access", None)
+    if access is not None:
+        actor = cast(Actor | None, access.actor(request))
+        if actor is not None:
+            return actor
     return await _service(request).authorize(request.headers)
 
 
@@ -177,11 +183,16 @@ async def requests(request: Request, _: Admin,
                    key_id: IdFilter = None, team_id: IdFilter = None, model: TextFilter = None,
                    status: Annotated[int | None, Query(ge=100, le=599)] = None,
                    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-                   before: Annotated[int | None, Query(ge=1)] = None) -> RequestList:
-    """The request log, newest first (no prompt or completion text)."""
+                   before: Annotated[int | None, Query(ge=1)] = None,
+                   provider: TextFilter = None, request_id: TextFilter = None,
+                   since: AwareDatetime | None = None, until: AwareDatetime | None = None,
+                   outcome: Literal["ok", "error"] | None = None) -> RequestList:
+    """The request log, newest first (no prompt or completion text). ``since``/``until``:
+    ISO 8601 times with a zone; ``outcome``: ``ok`` (status < 400) or ``error``."""
     service = _service(request)
     await service.flush()
-    rows = await service.ledger.requests(RequestFilter(key_id, team_id, model, status, before, limit))
+    rows = await service.ledger.requests(RequestFilter(key_id, team_id, model, status, before, limit,
+                                                       provider, request_id, since, until, outcome))
     data = [RequestRow(**r, cost_usd=micros_to_usd(r["cost_micros"]) if r["cost_micros"] is not None
                        else None) for r in rows]
     return RequestList(data=data, next_before=data[-1].id if len(data) == limit else None)

@@ -32,6 +32,7 @@ from llm_router.api.endpoint import DataPlaneEndpoint
 from llm_router.api.errors import error_response, surface_of, validation_error
 from llm_router.api.openapi import build_openapi
 from llm_router.api.surfaces import SurfaceRoute, routes
+from llm_router.api.ui import install_console
 from llm_router.api.wiring import admin_plane, policy_chain, secret
 from llm_router.cache.setup import CacheCollector, build_cache
 from llm_router.config.router_config import build_router_config
@@ -136,6 +137,7 @@ def create_app(settings: Settings | None = None, config_path: str | None = None,
         app.include_router(module)
     if plane is not None:
         plane.install(app)
+        install_console(app, plane)  # console admin routes, viewer/session access, /ui/ pages
         app.include_router(responses_state.router)  # GET /v1/responses/{id}
     _add_openapi(app, surfaces)
     _add_error_handlers(app)

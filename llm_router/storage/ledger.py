@@ -37,6 +37,11 @@ class RequestFilter:
     status: int | None = None
     before: int | None = None
     limit: int = 100
+    provider: str | None = None
+    request_id: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    outcome: Literal["ok", "error"] | None = None  # status below 400, or 400 and above
 
 
 class Ledger:
@@ -94,6 +99,7 @@ class Ledger:
                 query = query.where(column == value)
         if where.before is not None:
             query = query.where(UsageRow.id < where.before)
+        query = _narrowed(query, where)
         async with self.sessions() as session:
             rows = (await session.scalars(query)).all()
         return [{name: getattr(row, name) for name in REQUEST_FIELDS} for row in rows]
@@ -108,6 +114,21 @@ class Ledger:
             query = query.where(AuditRow.target_id == target_id)
         async with self.sessions() as session:
             return [audit_record(r) for r in (await session.scalars(query)).all()]
+
+
+def _narrowed(query: Any, where: RequestFilter) -> Any:
+    """The filters beyond the column equalities: provider, request id, time range, outcome."""
+    if where.provider is not None:
+        query = query.where(UsageRow.provider == where.provider)
+    if where.request_id is not None:
+        query = query.where(UsageRow.request_id == where.request_id)
+    if where.since is not None:
+        query = query.where(UsageRow.created_at >= where.since)
+    if where.until is not None:
+        query = query.where(UsageRow.created_at < where.until)
+    if where.outcome is not None:
+        query = query.where(UsageRow.status >= 400 if where.outcome == "error" else UsageRow.status < 400)
+    return query
 
 
 def _total(group_by: str, row: dict[str, Any]) -> dict[str, Any]:
