@@ -72,7 +72,7 @@ class Cooldown:
 
 @dataclass(frozen=True, slots=True)
 class RetryBudgetConfig:
-    """Retries in flight may not exceed ``ratio`` of requests in flight (floor ``minimum``)."""
+    """Retries sent in the last 10 s: at most ``ratio`` of that window's requests, plus ``minimum``."""
 
     ratio: float = 0.2
     minimum: int = 3
