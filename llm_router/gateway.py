@@ -26,6 +26,7 @@ from llm_router.observability.state import RequestState, current_state
 from llm_router.policies.base import PolicyChain, RequestContext
 from llm_router.providers.base import ChatModel
 from llm_router.providers.embeddings import EmbedRequest, EmbedResponse, embed_batched, embedder_for
+from llm_router.routing import output_cap
 from llm_router.routing.router import Outcome, Router
 from llm_router.routing.stream import ChatStream
 from llm_router.routing.usage import estimate, reported
@@ -84,6 +85,7 @@ class Gateway:
             state.usage, state.finish_reason = response.usage, response.finish_reason
             if self.capture_content:
                 state.completion.append(response.text)
+        _say_lowered(ctx, outcome, request)
         return response, outcome
 
     async def stream(self, name: str, request: ChatRequest,
@@ -102,6 +104,7 @@ class Gateway:
             _note_outcome(state, stream.outcome)
             state.streamed, state.first_token_at = True, time.monotonic()
         stream.observe(state, self.capture_content)
+        _say_lowered(ctx, stream.outcome, request)
         return stream
 
     async def embed(self, name: str, request: EmbedRequest,
@@ -144,6 +147,12 @@ async def _send(model: ChatModel, request: ChatRequest) -> ChatResponse:
 def _embed_tokens(request: EmbedRequest) -> int:
     """Input tokens an embedding request is expected to use: characters / 4, or the token ids."""
     return sum(len(i) if isinstance(i, tuple) else -(-len(i) // 4) for i in request.inputs)
+
+
+def _say_lowered(ctx: RequestContext | None, outcome: Outcome, request: ChatRequest) -> None:
+    """``x-llm-router-max-tokens-lowered`` when the answering deployment's attempt lowered the cap."""
+    if ctx is not None:
+        ctx.response_headers.update(output_cap.header(outcome.deployment, request))
 
 
 def _note_outcome(state: RequestState, outcome: Outcome) -> None:

@@ -37,10 +37,15 @@ class DeploymentOptions:
     instead of a 400; ``listed``: shown in ``/health`` and ``/v1/models`` (a local server
     only once its base URL was set). The rest are provider settings, None where unset
     (the provider's default): ``anthropic_version`` (the ``anthropic-version`` header),
-    ``api_version`` (Azure OpenAI), ``region`` (Bedrock), ``project`` and ``location`` (Vertex)."""
+    ``api_version`` (Azure OpenAI), ``region`` (Bedrock), ``project`` and ``location`` (Vertex).
+    ``max_output_tokens``: the model's output limit (a larger ``max_tokens`` is lowered to it;
+    None: the shipped table's value, ``routing/output_cap.py``); ``embedding``: the deployment
+    makes embeddings (``/v1/embeddings`` only; chat requests to it are refused)."""
 
     drop_params: bool = False
     listed: bool = True
+    max_output_tokens: int | None = None
+    embedding: bool = False
     anthropic_version: str | None = None
     api_version: str | None = None
     region: str | None = None

@@ -85,6 +85,8 @@ class DeploymentIn(_Model):
     price: PriceIn | None = None
     max_concurrency: int | None = Field(None, gt=0)
     drop_params: bool = False
+    max_output_tokens: int | None = Field(None, gt=0)  # a larger max_tokens is lowered to it
+    embedding: bool = False  # an embedding model: /v1/embeddings only
     anthropic_version: str | None = None  # provider settings: config.deployment.PROVIDER_OPTIONS
     api_version: str | None = None
     region: str | None = None

@@ -138,7 +138,8 @@ def _deployment(name: str, entry: DeploymentIn, env: dict[str, Deployment], time
     # The provider settings of the environment (ANTHROPIC_VERSION...) unless the entry sets its own.
     inherited = base.options if base else DeploymentOptions()
     own = {name: value for name in PROVIDER_OPTIONS if (value := getattr(entry, name)) is not None}
-    options = replace(inherited, drop_params=entry.drop_params, listed=True, **own)
+    options = replace(inherited, drop_params=entry.drop_params, listed=True, **own,
+                      max_output_tokens=entry.max_output_tokens, embedding=entry.embedding)
     return Deployment(
         name=name, provider=spec.provider, model=entry.model, base_url=base_url, api_key=key,
         timeouts=_merge(timeouts, entry.timeouts), options=options, weight=entry.weight,
