@@ -8,7 +8,9 @@ again with ``hmac.compare_digest``.
 
 The cache keeps each looked-up hash (unknown ones too, briefly, to spare the database) for
 ``ttl`` seconds. Revoking or changing a key or team through this process's admin API drops
-its entries at once; another instance sees the change within ``ttl`` (10 s by default)."""
+its entries at once; another instance sees the change within ``ttl`` (10 s by default).
+While the database is unreachable, a key looked up within the last ``AuthCache.stale_ttl``
+(15 min) keeps working; unknown keys are refused with 503 (P3)."""
 
 from __future__ import annotations
 
@@ -69,6 +71,17 @@ class AuthCache:
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.ttl, self.negative_ttl, self.max_entries, self.clock = ttl, negative_ttl, max_entries, clock
         self._entries: OrderedDict[str, _Entry] = OrderedDict()
+
+    #: While the database is unreachable, a key looked up less than this many seconds ago keeps
+    #: working (P3: an outage of minutes does not lock out the keys in use); unknown keys stay refused.
+    stale_ttl: float = 900.0
+
+    def stale(self, key_hash: str) -> _Entry | None:
+        """The last known entry of a valid-looking key, expired less than ``stale_ttl`` ago."""
+        entry = self._entries.get(key_hash)
+        if entry is None or entry.key is None or entry.expires + self.stale_ttl <= self.clock():
+            return None
+        return entry
 
     def get(self, key_hash: str) -> _Entry | None:
         """The live entry for ``key_hash``, if any."""
@@ -155,6 +168,9 @@ class Authenticator:
             key = await self.repository.key_by_hash(key_hash)
             team = await self.repository.get_team(key.team_id) if key and key.team_id else None
         except STORAGE_ERRORS:  # fail closed, but say why: 503, not 500
+            known = self.cache.stale(key_hash)
+            if known is not None:  # the database is down: a key in use keeps working
+                return known
             log.warning("key lookup failed: the database is unavailable", exc_info=True)
             raise Overloaded(STORAGE_DOWN, retry_after=1.0) from None
         self.cache.put(key_hash, key, team)

@@ -92,7 +92,7 @@ class _JournalCollector(Collector):
                                   "Attempts without a completion at start-up (unknown_possibly_billed).",
                                   value=journal.unknown)
         yield CounterMetricFamily("llm_router_journal_dead_letters",
-                                  "Attempt rows the database refused (kept in usage_attempts_dead).",
+                                  "Attempt rows the database refused (kept in usage_dead_letters).",
                                   value=shipper.dead)
 
 

@@ -7,11 +7,8 @@ The checkpoint advances only after the database commit. While the database is un
 the shipper retries with backoff (up to ``max_backoff``) and the journal grows, bounded by
 its ``max_pending``; when the database is back the backlog drains at ``batch_size`` records
 per round trip. A batch the database refuses for another reason (a constraint, bad data) is
-retried row by row; a row refused alone goes to ``usage_attempts_dead`` with the error,
-never dropped (P4).
-
-The two tables are created by the shipper if missing (``create_all``; they are not part of
-the Alembic chain yet)."""
+retried row by row; a row refused alone goes to ``usage_dead_letters`` with the error,
+never dropped (P4). The tables are created if missing (``dead_letters.ensure_tables``)."""
 
 from __future__ import annotations
 
@@ -23,15 +20,14 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from llm_router.storage.dead_letters import dead_letter, ensure_tables, metadata, refused_row
 from llm_router.storage.journal import Journal, JournalRecord
 from llm_router.storage.models import UtcDateTime
 
 log = logging.getLogger("llm_router.journal")
-TABLES_LOCK_ID = 0x6C6C6D6A726E6C  # "llmjrnl"
-metadata = sa.MetaData()
 attempts = sa.Table(
     "usage_attempts", metadata,
     sa.Column("request_id", sa.String(64), primary_key=True),
@@ -48,27 +44,9 @@ attempts = sa.Table(
     sa.Column("cached_tokens", sa.Integer), sa.Column("cost_micros", sa.BigInteger),
     sa.Column("started_at", UtcDateTime), sa.Column("ended_at", UtcDateTime),
 )
-dead_letters = sa.Table(
-    "usage_attempts_dead", metadata,
-    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=True),
-    sa.Column("request_id", sa.String(64), nullable=False), sa.Column("attempt", sa.Integer, nullable=False),
-    sa.Column("row", sa.JSON, nullable=False), sa.Column("error", sa.Text, nullable=False),
-    sa.Column("created_at", UtcDateTime, nullable=False),
-)
 _INTENT_FIELDS = ("replica", "key_id", "team_id", "surface", "route", "deployment", "provider", "model")
 _COMPLETION_FIELDS = ("status", "http_status", "error_type", "possibly_billed", "input_tokens",
                       "output_tokens", "cached_tokens", "cost_micros")
-
-
-def connection_trouble(exc: BaseException) -> bool:
-    """Whether a database error means "unreachable" (retry the batch later) rather than
-    "this data is refused" (retry row by row, then dead-letter)."""
-    if isinstance(exc, (OperationalError, InterfaceError, OSError, TimeoutError)):
-        return True
-    if isinstance(exc, DBAPIError):
-        return exc.connection_invalidated or isinstance(exc.orig, (OSError, TimeoutError))
-    cause = exc.__cause__
-    return cause is not None and cause is not exc and connection_trouble(cause)
 
 
 def _time(value: float | None) -> datetime | None:
@@ -126,9 +104,7 @@ class JournalShipper:
     async def start(self) -> None:
         """Create the tables if needed and start shipping."""
         async with self.engine.begin() as conn:
-            if conn.dialect.name == "postgresql":  # replicas starting together take turns
-                await conn.execute(sa.text("SELECT pg_advisory_xact_lock(:id)"), {"id": TABLES_LOCK_ID})
-            await conn.run_sync(metadata.create_all, checkfirst=True)
+            await ensure_tables(conn)
         self._task = asyncio.create_task(self._run(), name="llm-router-journal-shipper")
 
     async def ship_once(self) -> int:
@@ -189,8 +165,8 @@ class JournalShipper:
             async with self.engine.begin() as conn:
                 await conn.execute(_upsert(self.engine.dialect.name, rows))
         except SQLAlchemyError as exc:
-            if connection_trouble(exc):
-                raise  # the caller retries the whole batch later
+            if not refused_row(exc):
+                raise  # unreachable, or a table missing: the caller retries the batch later
             await self._one_by_one(rows)
 
     async def _one_by_one(self, rows: list[dict[str, Any]]) -> None:
@@ -199,16 +175,10 @@ class JournalShipper:
                 async with self.engine.begin() as conn:
                     await conn.execute(_upsert(self.engine.dialect.name, [row]))
             except SQLAlchemyError as exc:
-                if connection_trouble(exc):
+                if not refused_row(exc):
                     raise
                 await self._dead_letter(row, exc)
 
     async def _dead_letter(self, row: dict[str, Any], exc: Exception) -> None:
-        log.error("usage attempt %s/%s refused by the database (%s): kept in usage_attempts_dead",
-                  row["request_id"], row["attempt"], type(exc).__name__)
-        plain = {k: v.isoformat() if isinstance(v, datetime) else v for k, v in row.items()}
-        async with self.engine.begin() as conn:
-            await conn.execute(sa.insert(dead_letters).values(
-                request_id=row["request_id"], attempt=row["attempt"], row=plain, error=str(exc)[:2000],
-                created_at=datetime.now(UTC)))
+        await dead_letter(self.engine, "journal", row, exc)
         self.dead += 1

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from llm_router.observability.usage import UsageRecord
+from llm_router.storage.dead_letters import dead_letter, refused_row
 from llm_router.storage.ledger import Ledger
 from llm_router.storage.records import usd_to_micros
 
@@ -71,6 +72,12 @@ def usage_row(record: UsageRecord, key_id: str | None, team_id: str | None) -> d
     }
 
 
+def _settled(batch: list[dict[str, Any]], count: int, error: BaseException) -> list[dict[str, Any]]:
+    if count == 0:
+        raise error
+    return batch[:count]
+
+
 class DatabaseUsageSink:
     """Batches usage records into the ledger table."""
 
@@ -82,6 +89,7 @@ class DatabaseUsageSink:
         self.batch_size = batch_size
         self.max_buffer = max_buffer
         self.dropped = 0
+        self.dead_letters = 0
         self._rows: list[dict[str, Any]] = []
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -120,27 +128,29 @@ class DatabaseUsageSink:
                 batch = self._rows[: self.batch_size]
                 try:
                     await self.ledger.insert_usage(batch)
-                except Exception:
-                    if len(batch) == 1 or not await self._isolate(batch):
-                        raise
+                except Exception as exc:
+                    if not refused_row(exc):
+                        raise  # unreachable, or a table missing: everything stays buffered
+                    batch = await self._isolate(batch, exc)
                 del self._rows[: len(batch)]
 
-    async def _isolate(self, batch: list[dict[str, Any]]) -> bool:
-        """A batch failed: write its rows one by one. If some succeed, the database is up and
-        the others can never be written: they are dropped (counted, logged by request id).
-        If none succeeds the database is down: False, and the batch stays buffered."""
-        failed: list[dict[str, Any]] = []
-        for row in batch:
+    async def _isolate(self, batch: list[dict[str, Any]], error: BaseException) -> list[dict[str, Any]]:
+        """A batch was refused: write its rows one by one; a row refused alone goes to the
+        dead-letter table (P4: never dropped). The leading rows settled (written or kept
+        there); stops at the first row that cannot be settled (the database went away), which
+        stays buffered with the rest. Raises ``error`` if not even the first row settled."""
+        for index, row in enumerate(batch):
             try:
                 await self.ledger.insert_usage([row])
-            except Exception:
-                failed.append(row)
-        if len(failed) == len(batch):
-            return False
-        self.dropped += len(failed)
-        for row in failed:
-            log.error("ledger row refused by the database, dropped: request_id=%s", row["request_id"])
-        return True
+            except Exception as exc:
+                if not refused_row(exc):
+                    return _settled(batch, index, error)
+                try:
+                    await dead_letter(self.ledger.sessions, "ledger", row, exc)
+                except Exception:
+                    return _settled(batch, index, error)
+                self.dead_letters += 1
+        return batch
 
     async def close(self) -> None:
         """Stop the writer and write what is left (the writer is never cancelled mid-write)."""

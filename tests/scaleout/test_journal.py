@@ -16,9 +16,10 @@ from sqlalchemy.exc import SQLAlchemyError
 from llm_router.errors import Overloaded
 from llm_router.observability.state import AttemptRecord, begin_request
 from llm_router.observability.usage import UsageRecord
+from llm_router.storage.dead_letters import dead_letters
 from llm_router.storage.engine import make_engine
 from llm_router.storage.journal import UNKNOWN, Journal
-from llm_router.storage.journal_shipper import JournalShipper, attempts, dead_letters
+from llm_router.storage.journal_shipper import JournalShipper, attempts
 from tests.storage.db import BACKENDS, database_url
 
 

@@ -6,10 +6,12 @@ import asyncio
 import time
 from datetime import UTC, datetime
 
+import sqlalchemy as sa
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from llm_router.observability.usage import UsageRecord
+from llm_router.storage.dead_letters import dead_letters
 from llm_router.storage.ledger import Ledger, RequestFilter, since_window
 from llm_router.storage.usage_sink import DatabaseUsageSink, RequestOwners
 
@@ -134,5 +136,8 @@ async def test_a_row_the_database_refuses_does_not_block_the_others(engine: Asyn
     sink._rows.append({**sink._rows[0], "request_id": "bad", "surface": None})  # NOT NULL: never writable
     sink.add(record("b"))
     await sink.flush()
-    assert sink.pending == 0 and sink.dropped == 1
+    assert sink.pending == 0 and sink.dropped == 0 and sink.dead_letters == 1  # P4: kept, not dropped
     assert [r["request_id"] for r in await ledger.requests(RequestFilter())] == ["b", "a"]
+    async with engine.connect() as conn:
+        kept = (await conn.execute(sa.select(dead_letters.c.source, dead_letters.c.request_id))).all()
+    assert [tuple(r) for r in kept] == [("ledger", "bad")]
