@@ -138,3 +138,11 @@ def test_health_lists_configured_providers_without_keys(gateway):
     assert set(response.json()["providers"]) - {"local"} == set(PROVIDERS)  # local needs no key
     for key in CANARY.values():
         assert key not in response.text
+
+
+def test_usage_the_upstream_did_not_report_is_marked_estimated(gateway, fakes):
+    fakes["openai"].enqueue(Reply(text="four words right here", no_usage=True))
+    response = post_chat(gateway, message="count me", chat_model_name="openai")
+    assert response.status_code == 200
+    usage = response.json()["usage"]
+    assert usage["estimated"] is True and usage["output_tokens"] > 0

@@ -48,9 +48,11 @@ def _headers(outcome: Outcome) -> dict[str, str]:
             "x-llm-router-attempts": str(outcome.attempts)}
 
 
-def _usage(usage: Usage | None) -> dict[str, int]:
+def _usage(usage: Usage | None) -> dict[str, int | bool]:
     usage = usage or Usage()
-    wire = {"input_tokens": usage.input_tokens, "output_tokens": usage.output_tokens}
+    wire: dict[str, int | bool] = {"input_tokens": usage.input_tokens, "output_tokens": usage.output_tokens}
+    if usage.estimated:  # the upstream reported none: our estimate, never zeros passed off as real
+        wire["estimated"] = True
     if usage.cached:  # served from the response cache
         wire["cached"] = True
     return wire
