@@ -11,7 +11,9 @@ import httpx
 import pytest
 
 from llm_router.providers.params import ANTHROPIC_THINKING_BUDGET, DROPPED_HEADER
+from tests.conftest import CANARY, TEST_TIMEOUTS
 from tests.fakes import Reply, ToolCallSpec
+from tests.gateway_process import run_gateway
 
 HI = [{"role": "user", "content": "Hi"}]
 TOOL = {"type": "function", "function": {"name": "lookup", "parameters": {
@@ -43,6 +45,21 @@ def test_harmless_openai_fields_are_dropped_and_named(gateway: Any, fakes: Any, 
     assert response.headers[DROPPED_HEADER] == ",".join(sorted(extra))
     sent = fakes[provider].requests[-1].body
     assert not set(extra) & set(sent)
+    headers, _ = stream(gateway, {"model": provider, "messages": HI, **extra})
+    assert headers[DROPPED_HEADER] == ",".join(sorted(extra))
+
+
+def test_drop_params_deployment_drops_and_names_what_it_would_refuse(fakes: Any, tmp_path: Any) -> None:
+    config = tmp_path / "router.yaml"
+    config.write_text(f"deployments:\n  lenient:\n    provider: anthropic\n    model: claude-sonnet-4-5\n"
+                      f"    base_url: {fakes['anthropic'].base_url}\n    api_key: {CANARY['anthropic']}\n"
+                      f"    drop_params: true\n")
+    with run_gateway(dict(TEST_TIMEOUTS), ("--config", str(config))) as lenient:
+        response = post(lenient, {"model": "lenient", "messages": HI, "logprobs": True, "seed": 3,
+                                  "store": True})
+    assert response.status_code == 200, response.text
+    assert response.headers[DROPPED_HEADER] == "logprobs,seed,store"
+    assert not {"logprobs", "seed", "store"} & set(fakes["anthropic"].requests[-1].body)
 
 
 @pytest.mark.parametrize(("provider", "name", "value"), [
