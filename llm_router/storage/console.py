@@ -86,7 +86,7 @@ class ConsoleQueries:
             if span.rolled:
                 upto = await self.rollup.refresh()
                 table = ROLLUP
-                t = ((table.c.bucket / bucket) * bucket).label("t")
+                t = ((table.c.bucket // bucket) * bucket).label("t")
                 rolled = sa.select(t, *_rollup_totals()).where(table.c.dim == "",
                                                                table.c.bucket >= span.start)
                 rows = list((await conn.execute(rolled.group_by(t))).mappings())

@@ -42,7 +42,7 @@ def bucket_of(column: Any, seconds: int, dialect: str) -> Any:
     """SQL for the start (epoch seconds, UTC) of the ``seconds``-wide bucket of ``column``."""
     if dialect == "sqlite":
         epoch: Any = sa.cast(sa.func.strftime("%s", column), sa.BigInteger)
-        return (epoch / seconds) * seconds  # integer division
+        return (epoch // seconds) * seconds
     epoch = sa.extract("epoch", column)
     return sa.cast(sa.func.floor(epoch / seconds) * seconds, sa.BigInteger)
 
