@@ -134,7 +134,7 @@ class DrainMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        if self.drain.draining and scope["path"] == "/ready":
+        if self.drain.draining and scope["path"] in ("/ready", scope.get("root_path", "") + "/ready"):
             await _json(send, 503, {"status": "draining"})
             return
         exchange = _InFlight(send, scope["path"], asyncio.current_task())

@@ -96,6 +96,8 @@ async def test_budget_reserve_commit_and_seed_once(counters):
     await counters.commit("budget:key:a:0", 30, 10)
     await counters.commit("budget:key:a:0", 30, 0)  # a failure: refunded
     assert len(seeds) == 1
+    keys = [k.decode() async for k in counters.client.scan_iter(match=counters.prefix + "*")]
+    assert keys and all("{budget:key:a:0}" in k for k in keys)  # one hash tag: one Cluster slot
     again = await counters.reserve("budget:key:a:0", 30, 100, seed, 60)
     assert again.allowed and again.used == 50
 
