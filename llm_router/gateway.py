@@ -26,7 +26,7 @@ from llm_router.observability.state import RequestState, current_state
 from llm_router.policies.base import PolicyChain, RequestContext
 from llm_router.providers.base import ChatModel
 from llm_router.providers.embeddings import EmbedRequest, EmbedResponse, embed_batched, embedder_for
-from llm_router.routing import output_cap
+from llm_router.routing import kinds, output_cap
 from llm_router.routing.router import Outcome, Router
 from llm_router.routing.stream import ChatStream
 from llm_router.routing.usage import estimate, reported
@@ -115,6 +115,7 @@ class Gateway:
             ctx.model = name
             ctx.estimated_tokens = _embed_tokens(request)  # for tpm limits and budgets
             await self.policies.check(ctx)
+        kinds.check_embed(self.router, name)
 
         async def attempt(model: ChatModel, canonical: EmbedRequest) -> EmbedResponse:
             return await embed_batched(embedder_for(model.deployment, model.http), canonical)
@@ -128,10 +129,12 @@ class Gateway:
         return response, outcome
 
     async def _check(self, name: str, request: ChatRequest, ctx: RequestContext | None) -> None:
-        """The policies' ``check`` stage, before anything is routed."""
+        """The policies' ``check`` stage, before anything is routed; an embedding model is
+        no chat model (``routing/kinds.py``)."""
         if ctx is not None:
             ctx.model, ctx.request = name, request
             await self.policies.check(ctx)
+        kinds.check_chat(self.router, name)
 
     def _begin(self, request: ChatRequest) -> RequestState | None:
         state = current_state()

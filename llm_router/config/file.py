@@ -203,6 +203,9 @@ def _check_references(config: ConfigFile, path: str | Path, root: Any) -> None:
                                   f"unknown deployment '{target}'.")
         if name in config.deployments:
             raise ConfigError(f"{path}: '{name}' is both a route and a deployment.")
+        if len({config.deployments[t].embedding for t in route.deployments}) > 1:
+            raise ConfigError(f"{path}:{_line(root, ('routes', name))}: routes.{name}: mixes embedding "
+                              "and chat deployments (a route's deployments are of one kind).")
 
 
 def _line(node: Any, loc: tuple[Any, ...]) -> int:
