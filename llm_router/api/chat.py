@@ -11,7 +11,7 @@ from starlette.responses import Response
 from starlette.types import Receive
 
 from llm_router.api.errors import describe, error_body, parse_body
-from llm_router.api.streaming import StreamAborted, StreamBody, cancel_on_disconnect
+from llm_router.api.streaming import RESUMED_TRAILER, StreamAborted, StreamBody, cancel_on_disconnect
 from llm_router.errors import ProviderError
 from llm_router.gateway import ChatStream, Gateway, Outcome
 from llm_router.messages import ChatRequest, Message, Usage
@@ -104,6 +104,8 @@ async def _sse_body(stream: ChatStream) -> AsyncIterator[bytes]:
             if chunk.finish_reason is not None:
                 done = {"finish_reason": chunk.finish_reason, "usage": _usage(chunk.usage)}
                 yield encode_event(orjson.dumps(done), "done")
+        if stream.resumed:  # went on elsewhere midway (routing/resume.py); headers are gone
+            yield RESUMED_TRAILER
     except ProviderError as exc:
         log.warning("stream failed after it began request_id=%s type=%s", current_request_id(), exc.type)
         yield encode_event(error_body(describe(exc), "chat", current_request_id()), "error")

@@ -20,6 +20,10 @@ T = TypeVar("T")
 C = TypeVar("C")
 
 
+#: The SSE comment that ends a stream resumed on another deployment after a mid-stream failure.
+RESUMED_TRAILER = b": x-llm-router-resumed: 1\n\n"
+
+
 class StreamAborted(Exception):
     """Raised by a body iterator to end the response without its terminating chunk."""
 
@@ -101,3 +105,6 @@ async def encoded_stream(chunks: AsyncIterable[C], encode: Callable[[C], bytes],
         info = describe(exc)
         log.warning("stream failed after it began request_id=%s type=%s", current_request_id(), info.type)
         yield fail(info)
+        return
+    if getattr(chunks, "resumed", False):  # went on elsewhere midway (routing/resume.py); headers are gone
+        yield RESUMED_TRAILER

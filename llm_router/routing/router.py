@@ -33,6 +33,7 @@ from llm_router.providers.factory import ChatModelFactory
 from llm_router.routing import output_cap
 from llm_router.routing.health import HealthBoard
 from llm_router.routing.hedge import current_lane, hedgeable, race
+from llm_router.routing.resume import Continue, Continued, Resumption, continuation_request
 from llm_router.routing.retry import RetryBudget
 from llm_router.routing.strategies import LoadStats
 from llm_router.routing.stream import ChatStream, Opened, open_stream
@@ -112,12 +113,45 @@ class Router:
 
         ((head, rest), idle_bound), outcome, run = await self._run(name, request, attempt, _close_stream)
         name = outcome.deployment.name
+        route = self.config.routes.get(run.route)
+        resume = Resumption(self._continuation(run, request, name)) if route and route.resume else None
+        return ChatStream(outcome, head, rest, request=request, deadline=outcome.deadline,
+                          clock=self.clock, idle_bound=idle_bound, on_failure=self._failed(run, name),
+                          resume=resume)
+
+    def _failed(self, run: _Run, name: str) -> Callable[[ProviderError], None]:
+        """What a stream calls when its deployment ``name`` fails after the first content."""
 
         def failed(error: ProviderError) -> None:
             self.health.failure(name, error, not run.alone)
 
-        return ChatStream(outcome, head, rest, request=request, deadline=outcome.deadline,
-                          clock=self.clock, idle_bound=idle_bound, on_failure=failed)
+        return failed
+
+    def _continuation(self, run: _Run, request: ChatRequest, failed: str) -> Continue:
+        """How a stream that failed midway on ``failed`` goes on: the route's other
+        deployments in order (``failed`` itself when it is alone), within the deadline and
+        the retry budget (``routing/resume.py``)."""
+
+        async def go_on(delivered: str) -> Continued | None:
+            async def attempt(model: ChatModel, canonical: ChatRequest) -> Opened:
+                return await open_stream(model, continuation_request(canonical, delivered, model.provider))
+
+            now = self.clock()
+            if not self.budget.allows_retry(now):
+                return None
+            self.budget.record_retry(now)
+            targets = [d for d in run.deployments if d.name != failed] or run.deployments
+            for index, deployment in enumerate(targets):
+                try:
+                    result = await self._try(run, deployment, index, request, attempt)
+                except RouterError:
+                    return None
+                if result is not None:
+                    (head, rest), outcome = result
+                    return Continued(head, rest, outcome, self._failed(run, deployment.name))
+            return None
+
+        return go_on
 
     async def _run(self, name: str, request: ChatRequest, attempt: Attempt[T],
                    discard: Callable[[tuple[T, Outcome]], Awaitable[None]] | None = None,

@@ -25,6 +25,7 @@ from llm_router.errors import ProviderError, UpstreamTimeout
 from llm_router.messages import ChatChunk, ChatRequest
 from llm_router.observability.state import RequestState
 from llm_router.providers.base import ChatModel
+from llm_router.routing.resume import Resumption
 from llm_router.routing.usage import estimate, reported
 
 if TYPE_CHECKING:
@@ -64,12 +65,15 @@ class ChatStream:
     it (or leaving the loop) closes the upstream request."""
 
     __slots__ = ("_capture", "_chars", "_clock", "_closed", "_deadline", "_gap", "_head",
-                 "_on_failure", "_request", "_rest", "_state", "_tap", "_timed_out", "outcome")
+                 "_on_failure", "_request", "_rest", "_resume", "_state", "_tap", "_timed_out",
+                 "outcome")
 
     def __init__(self, outcome: Outcome, head: list[ChatChunk], rest: AsyncIterator[ChatChunk], *,
                  request: ChatRequest, deadline: float, clock: Callable[[], float],
-                 idle_bound: float | None, on_failure: Callable[[ProviderError], None]) -> None:
+                 idle_bound: float | None, on_failure: Callable[[ProviderError], None],
+                 resume: Resumption | None = None) -> None:
         self.outcome = outcome
+        self._resume = resume  # the route resumes streams that fail midway (routing/resume.py)
         self._head, self._rest = head, rest
         self._request = request
         self._chars = 0  # characters delivered, for usage the upstream does not report
@@ -98,8 +102,9 @@ class ChatStream:
         try:
             for chunk in self._head:
                 yield self._note(chunk)
-            while (more := await self._next()) is not None:
-                yield self._note(more)
+            while (pieces := await self._advance()) is not None:
+                for piece in pieces:
+                    yield self._note(piece)
             finished = completed = True
         except ProviderError as error:
             finished = True
@@ -110,6 +115,46 @@ class ChatStream:
             if self._tap is not None:
                 self._tap.end(completed)
             await self.aclose()
+
+    @property
+    def resumed(self) -> bool:
+        """True once the stream went on on another deployment after a mid-stream failure."""
+        return self._resume is not None and self._resume.resumed > 0
+
+    async def _advance(self) -> list[ChatChunk] | None:
+        """The next chunks for the client (None at the end), going on elsewhere after a
+        mid-stream failure when the route resumes streams."""
+        resume = self._resume
+        while True:
+            try:
+                chunk = await self._next()
+            except ProviderError as error:
+                if not await self._resumed_after(error):
+                    raise
+                continue
+            if resume is None:
+                return None if chunk is None else [chunk]
+            pieces = resume.flush() if chunk is None else resume.trim(chunk)
+            if pieces or chunk is None:
+                return pieces or None
+
+    async def _resumed_after(self, error: ProviderError) -> bool:
+        """Continue on another deployment; False when the stream cannot go on faithfully."""
+        resume = self._resume
+        if resume is None or self._timed_out or not resume.possible():
+            return False
+        self.outcome.release()
+        await self._rest.aclose()  # type: ignore[attr-defined]
+        continued = await resume.resume(estimate(self._request, self._chars))
+        if continued is None:
+            return False
+        self._on_failure(error)  # the first deployment failed midway
+        self._rest, self.outcome, self._on_failure = continued.rest, continued.outcome, continued.on_failure
+        if self._state is not None:
+            d = continued.outcome.deployment
+            self._state.resumed = True
+            self._state.deployment, self._state.provider, self._state.model = d.name, d.provider, d.model
+        return True
 
     async def _next(self) -> ChatChunk | None:
         remaining = self._deadline - self._clock()
@@ -142,6 +187,8 @@ class ChatStream:
             state.usage = estimate(self._request, self._chars)
 
     def _note(self, chunk: ChatChunk) -> ChatChunk:
+        if self._resume is not None:
+            chunk = self._resume.saw(chunk)
         self._chars += len(chunk.text)
         for delta in chunk.tool_calls:
             self._chars += len(delta.arguments)
