@@ -34,6 +34,7 @@ class Plan:
     soak_rate: int = 200
     soak_sample_s: float = 10.0
     profile_s: float = 20.0
+    quiet_limit_s: float = 180.0  # the longest wait for a quiet machine before a cell
     # surface rows (Target.main False): the cells the issue's targets need, not the whole grid
     surface_lat: tuple[tuple[int, float], ...] | None = None  # default: the first of `lat`
     surface_tput_conc: tuple[int, ...] = (50,)
@@ -67,9 +68,10 @@ def upstream_count() -> int:
 class Cells:
     """Runs cells and keeps their results."""
 
-    def __init__(self, out: Path, upstream: procs.Server) -> None:
+    def __init__(self, out: Path, upstream: procs.Server, quiet_limit: float = 180.0) -> None:
         self.out = out
         self.upstream = upstream
+        self.quiet_limit = quiet_limit  # at most this long waiting for other processes before a cell
         self.results: list[dict[str, Any]] = []
         self.tmp = Path(tempfile.mkdtemp(prefix="bench-"))
 
@@ -107,7 +109,7 @@ class Cells:
         up = [self.upstream.pid]
         waited = 0.0
         for attempt in range(1, MAX_ATTEMPTS + 1):
-            w, _ = procs.wait_machine_quiet(gw + up)
+            w, _ = procs.wait_machine_quiet(gw + up, limit=self.quiet_limit)
             waited += w
             data = self._measured_once(gw, up, fn)
             foreign = data["res"]["foreign_core_pct"]

@@ -15,7 +15,7 @@
 //   POST /v1/embeddings         OpenAI embeddings: one 1536-dim vector per input, float or
 //                               base64 (encoding_format), usage.prompt_tokens.
 //   GET  /health                "ok"
-//   GET  /_bench/stats          {requests, streams, cpu_user_us, cpu_system_us, rss, config}
+//   GET  /_bench/stats          {requests, streams, aborted, cpu_user_us, cpu_system_us, rss, config}
 //   POST /_bench/config         {"chunks": N, "delay_ms": D} changes the stream defaults.
 //
 // N (chunks) and D (delay between content chunks, ms) come from UPSTREAM_CHUNKS (default 30)
@@ -31,7 +31,7 @@ const config = {
   chunks: parseInt(process.env.UPSTREAM_CHUNKS || '30', 10),
   delay_ms: parseFloat(process.env.UPSTREAM_CHUNK_DELAY_MS || '0'),
 };
-const stats = { requests: 0, streams: 0, errors: 0 };
+const stats = { requests: 0, streams: 0, errors: 0, aborted: 0 };  // aborted: streams closed by the client early
 
 const WORDS = ('The quick brown fox jumps over the lazy dog while the router forwards every ' +
   'token with care and the benchmark counts each microsecond spent on the way').split(' ');
@@ -78,7 +78,7 @@ function streamParams(url) {
 // Writes frames[0..] : frames[0] and frames[1] at once, then one every `delay` ms.
 function writePaced(res, head, frames, tail, delay) {
   let closed = false;
-  res.on('close', () => { closed = true; });
+  res.on('close', () => { closed = true; if (!res.writableFinished) stats.aborted += 1; });
   res.write(head + frames[0]);
   if (delay <= 0) {
     for (let i = 1; i < frames.length; i++) res.write(frames[i]);
