@@ -145,3 +145,20 @@ def test_the_openai_sdk_sees_one_answer_from_a_hedged_stream(gateway, upstreams)
             pass
         assert s.get_final_completion().choices[0].message.content == "Hedged for the SDK."
     assert json.dumps  # keep the import used
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_the_chat_and_anthropic_surfaces_are_hedged_too(gateway, upstreams, stream):
+    primary, secondary = upstreams
+    primary.enqueue(Reply(delay=4, text="slow"), Reply(delay=4, text="slow"))
+    secondary.enqueue(Reply(text="fast seed"), Reply(text="fast claude"))
+    seed = httpx.post(gateway.url + "/chat/", json={"message": "x", "chat_model_name": "hedged", "stream": stream},
+                      timeout=20)
+    assert seed.headers["x-llm-router-deployment"] == "second"
+    assert "fast seed" in seed.text
+    claude = httpx.post(gateway.url + "/v1/messages", json={"model": "hedged", "max_tokens": 50, "stream": stream,
+                                                            "messages": [{"role": "user", "content": "x"}]},
+                        headers={"anthropic-version": "2023-06-01"}, timeout=20)
+    assert claude.headers["x-llm-router-deployment"] == "second"
+    assert "fast" in claude.text and "claude" in claude.text
+    until(lambda: all(r.client_closed for r in primary.requests), seconds=1.0)
