@@ -3,8 +3,11 @@ import { api, el, empty, fmt, table } from "./core.js";
 
 const CIRCUIT = { closed: ["ok", "closed"], open: ["bad", "open (cooling down)"], half_open: ["warn", "half-open (probing)"] };
 
-export async function renderModels(page) {
+export async function renderModels(page, params) {
   const health = await api("GET", "/admin/health");
+  const all = params.get("all") === "1";
+  const unconfigured = health.deployments.filter(d => !d.usable).length;
+  const shown = all ? health.deployments : health.deployments.filter(d => d.usable);
   const refresh = el("button", { type: "button", class: "secondary",
     onclick: () => window.dispatchEvent(new Event("hashchange")) }, "Refresh");
   page.append(el("div", { class: "page-head" }, el("h1", {}, "Models"), refresh),
@@ -14,9 +17,11 @@ export async function renderModels(page) {
     { label: "Route", value: r => el("strong", {}, r.name) }, { label: "Strategy", value: r => r.strategy },
     { label: "Deployments", value: r => r.deployments.join(", ") }], health.routes)
     : empty("No routes configured: models are called by deployment or provider/model name."));
-  page.append(el("h2", {}, "Deployments"));
+  page.append(el("div", { class: "page-head" }, el("h2", {}, "Deployments"), unconfigured ? el("a", {
+    href: all ? "#/models" : "#/models?all=1", class: "small" },
+  all ? "Hide deployments without a provider key" : `Show ${unconfigured} more without a provider key`) : null));
   const circuit = d => { const [cls, text] = CIRCUIT[d.circuit]; return el("span", { class: "badge " + cls }, text); };
-  page.append(health.deployments.length ? table("Deployments", [
+  page.append(shown.length ? table("Deployments", [
     { label: "Deployment", value: d => el("strong", {}, d.name) },
     { label: "Provider / model", value: d => `${d.provider} / ${d.model}` },
     { label: "Configured", value: d => (d.usable ? "yes" : el("span", { class: "badge warn" }, "no key")) },
@@ -26,5 +31,5 @@ export async function renderModels(page) {
     { label: "Error rate", value: d => fmt.pct(d.recent.error_rate), class: "num" },
     { label: "TTFT p50", value: d => fmt.ms(d.recent.ttft_p50_ms), class: "num" },
     { label: "TTFT p95", value: d => fmt.ms(d.recent.ttft_p95_ms), class: "num" },
-  ], health.deployments) : empty("No deployments configured."));
+  ], shown) : empty("No deployments configured."));
 }

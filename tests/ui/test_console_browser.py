@@ -218,6 +218,14 @@ def test_every_page_at_desktop_and_phone_width(page: Page, console: Console, wid
     login(page, console)
     for hash_, heading in PAGES:
         go(page, console, "#/" + hash_, heading)
+        if heading == "Playground":  # an answer on the picture
+            with console.admin() as admin:
+                key = admin.post("/admin/keys", json={"name": f"shot-{width}", "models": ["smart"]}).json()["key"]
+            page.get_by_label("Virtual key (kept in this page only)").fill(key)
+            page.get_by_role("button", name="Load models").click()
+            page.get_by_label("Message").fill("Say hello")
+            page.get_by_role("button", name="Send").click()
+            expect(page.locator("#pg-facts")).to_contain_text("Request id")
         page.wait_for_load_state("networkidle")
         overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
         assert overflow <= 1, f"{heading} scrolls sideways at {width}px"
@@ -250,3 +258,20 @@ def test_keyboard_alone_reaches_every_control(page: Page, console: Console):
     expect(details).to_be_visible()
     page.keyboard.press("Escape")
     expect(details).to_have_count(0)
+
+
+def test_models_shows_an_open_circuit(page: Page, console: Console, fakes):
+    """Last in this module: it leaves openai-main cooling down for a few seconds."""
+    with console.admin() as admin:
+        key = admin.post("/admin/keys", json={"name": "circuit"}).json()["key"]
+    fakes["openai"].enqueue(*(Reply(status=500) for _ in range(3)))
+    for _ in range(3):  # each fails over to anthropic-main
+        assert ask(console, key) == "Hello from the fake upstream."
+    login(page, console)
+    go(page, console, "#/models", "Models")
+    expect(page.get_by_role("cell", name="smart", exact=True)).to_be_visible()
+    row = page.get_by_role("row").filter(has=page.get_by_role("cell", name="openai-main", exact=True))
+    expect(row).to_contain_text("open (cooling down)")
+    fallback = page.get_by_role("row").filter(has=page.get_by_role("cell", name="anthropic-main", exact=True))
+    expect(fallback).to_contain_text("closed")
+    expect(page.get_by_role("link", name=re.compile(r"Show \d+ more without a provider key"))).to_be_visible()
