@@ -37,7 +37,9 @@ class DeploymentOptions:
     instead of a 400; ``listed``: shown in ``/health`` and ``/v1/models`` (a local server
     only once its base URL was set). The rest are provider settings, None where unset
     (the provider's default): ``anthropic_version`` (the ``anthropic-version`` header),
-    ``api_version`` (Azure OpenAI), ``region`` (Bedrock), ``project`` and ``location`` (Vertex).
+    ``api_version`` (Azure OpenAI), ``region`` (Bedrock), ``project`` and ``location`` (Vertex),
+    ``azure_ad_token`` (Azure: a Microsoft Entra ID bearer token, used as it is, never shown)
+    and ``azure_auth`` (Azure: ``entra`` for tokens from azure-identity, ``providers/azure/auth.py``).
     ``max_output_tokens``: the model's output limit (a larger ``max_tokens`` is lowered to it;
     None: the shipped table's value, ``routing/output_cap.py``); ``embedding``: the deployment
     makes embeddings (``/v1/embeddings`` only; chat requests to it are refused)."""
@@ -51,10 +53,13 @@ class DeploymentOptions:
     region: str | None = None
     project: str | None = None
     location: str | None = None
+    azure_ad_token: str | None = field(default=None, repr=False)
+    azure_auth: str | None = None
 
 
 # The DeploymentOptions a config file entry, or a registry row's environment variable, may set.
-PROVIDER_OPTIONS = ("anthropic_version", "api_version", "region", "project", "location")
+PROVIDER_OPTIONS = ("anthropic_version", "api_version", "region", "project", "location", "azure_ad_token",
+                    "azure_auth")
 
 
 @dataclass(frozen=True, slots=True)

@@ -92,6 +92,8 @@ class DeploymentIn(_Model):
     region: str | None = None
     project: str | None = None
     location: str | None = None
+    azure_ad_token: str | None = None  # Azure: an Entra ID bearer token (e.g. ${AZURE_AD_TOKEN})
+    azure_auth: Literal["key", "entra"] | None = None  # Azure: entra = tokens from azure-identity
     cache: CacheIn | None = None
 
     @model_validator(mode="after")

@@ -15,6 +15,7 @@ from llm_router.providers.base import ChatModel
 from llm_router.providers.http import UpstreamClient
 from llm_router.providers.local.chat_model import LocalChatModel
 from llm_router.providers.local.model_file import local_problem
+from llm_router.providers.option import option
 from llm_router.providers.registry import spec_of
 
 MAX_AD_HOC_MODELS = 1024  # cached models for names that are not configured deployments
@@ -129,5 +130,9 @@ def unavailable_reason(deployment: Deployment) -> str | None:
     if spec.in_process:
         return local_problem(deployment)
     if spec.key_required and deployment.api_key is None:
-        return f"Provider '{deployment.provider}' is not configured: set {spec.key_variable}."
+        if any(option(deployment, name) for name in spec.credential_options):
+            return None  # credentials of another kind (Azure's Entra ID)
+        others = [v for name, v in spec.option_variables if name in spec.credential_options]
+        needed = " or ".join([str(spec.key_variable), *others])
+        return f"Provider '{deployment.provider}' is not configured: set {needed}."
     return None

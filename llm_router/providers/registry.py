@@ -62,7 +62,8 @@ class ProviderSpec:
     until its base URL is set (a cloud row whose credentials are not a key, Bedrock or Vertex,
     until its base URL or one of its options, AWS_REGION or the project, is set);
     ``option_variables`` name the environment variables of its provider options
-    (``config.deployment.PROVIDER_OPTIONS``), e.g. ``ANTHROPIC_VERSION``."""
+    (``config.deployment.PROVIDER_OPTIONS``), e.g. ``ANTHROPIC_VERSION``; ``credential_options``
+    those that stand in for the key when set (Azure's Entra ID token or ``azure_auth``)."""
 
     name: str
     model_class: type[ChatModel]
@@ -78,6 +79,7 @@ class ProviderSpec:
     in_process: bool = False
     capabilities: Capabilities = field(default_factory=Capabilities)
     option_variables: tuple[tuple[str, str], ...] = ()  # (DeploymentOptions field, VARIABLE)
+    credential_options: tuple[str, ...] = ()
 
     @property
     def provider(self) -> str:
@@ -185,7 +187,9 @@ _ROWS: tuple[ProviderSpec, ...] = (
     # Azure OpenAI: the endpoint is the resource URL, the model the deployment name.
     ProviderSpec("azure", AzureOpenAIChatModel, "AZURE_API_KEY", "", AZURE_PLACEHOLDER_URL,
                  "AZURE_BASE_URL", "AZURE_MODEL", capabilities=OPENAI_CAPABILITIES,
-                 option_variables=(("api_version", "AZURE_API_VERSION"),)),
+                 option_variables=(("api_version", "AZURE_API_VERSION"), ("azure_ad_token", "AZURE_AD_TOKEN"),
+                                   ("azure_auth", "AZURE_AUTH")),
+                 credential_options=("azure_ad_token", "azure_auth")),
     # Vertex AI: google-auth credentials (GOOGLE_APPLICATION_CREDENTIALS, gcloud ADC, metadata server);
     # the endpoint follows the location. VERTEX_API_KEY selects Vertex's express mode instead.
     ProviderSpec("vertex", VertexGeminiChatModel, "VERTEX_API_KEY", "gemini-2.5-flash", VERTEX_DEFAULT_URL,

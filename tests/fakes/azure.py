@@ -4,7 +4,9 @@
   a missing ``api-version`` is 404 "Resource not found", an unknown one 400)
 - ``POST /openai/v1/chat/completions`` (the deployment named in ``model``)
 
-``api-key`` header or ``Authorization: Bearer``; unknown deployments are 404
+``api-key`` header (the key) or ``Authorization: Bearer`` (the key, or one of the Microsoft
+Entra ID tokens in ``ad_tokens``: a static token, or those a managed-identity endpoint issued,
+``tests/fakes/azure_identity.py``); unknown deployments are 404
 ``DeploymentNotFound``; ``prompt_filter_results`` and per-choice ``content_filter_results``;
 streams open with a ``choices: []`` chunk (empty ``id``) and may end with an annotation chunk;
 ``Reply(status=400, error_type="content_filter")`` is a filtered prompt with ``innererror``;
@@ -53,13 +55,20 @@ class FakeAzure(FakeOpenAI):
     }
     inband_default = error_defaults[500]
 
-    def __init__(self, api_key: str = "test-key", deployments: tuple[str, ...] = ("gpt-4o", "my-deployment")) -> None:
+    def __init__(self, api_key: str = "test-key", deployments: tuple[str, ...] = ("gpt-4o", "my-deployment"),
+                 ad_tokens: set[str] | None = None) -> None:
         super().__init__(api_key)
         self.deployments = set(deployments)
         self.queries: list[str] = []
+        #: Entra ID bearer tokens accepted (besides the key); a test may add to it.
+        self.ad_tokens: set[str] = set() if ad_tokens is None else ad_tokens
 
     def check_headers(self, headers: dict[str, str]) -> Problem | None:
-        key = headers.get("api-key") or bearer_token(headers)
+        key = headers.get("api-key")
+        if key is None:
+            token = bearer_token(headers)
+            return None if token is not None and (token == self.api_key or token in self.ad_tokens) else Problem(
+                401, "401", BAD_KEY)
         return Problem(401, "401", BAD_KEY) if key != self.api_key else None
 
     def route(self, request: web.Request, body: Any) -> tuple[str | None, Problem | None]:
