@@ -35,15 +35,13 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
-from redis.asyncio import Redis
-from redis.backoff import NoBackoff
-from redis.retry import Retry
 
 from llm_router.policies.auth import AuthCache
 from llm_router.policies.counters_failover import FailoverCounters, StatusCollector
-from llm_router.policies.counters_redis import RedisCounters
 
 if TYPE_CHECKING:
+    from redis.asyncio import Redis
+
     from llm_router.admin_plane import AdminPlane
 
 log = logging.getLogger("llm_router.scaleout")
@@ -65,6 +63,12 @@ class ScaleOutSettings(BaseSettings):
 
 def redis_client(url: str, timeout: float | None) -> Redis:
     """A client that fails fast: no retries inside redis-py (the failover decides)."""
+    # redis-py is imported here, not at module level: it pulls in the OpenTelemetry SDK when
+    # that is installed, and a service without LLM_ROUTER_REDIS_URL must not load it.
+    from redis.asyncio import Redis
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
+
     return Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout or 1.0,
                           retry=Retry(NoBackoff(), 0), health_check_interval=0)
 
@@ -102,6 +106,8 @@ class ScaleOut:
         assert settings.llm_router_redis_url
         self.settings = settings
         self.url = settings.llm_router_redis_url
+        from llm_router.policies.counters_redis import RedisCounters
+
         shared = RedisCounters(redis_client(self.url, settings.llm_router_redis_timeout),
                                settings.llm_router_redis_prefix, settings.llm_router_redis_lease)
         self.counters = FailoverCounters(shared, settings.llm_router_replicas,

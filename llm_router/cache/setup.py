@@ -17,14 +17,11 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
-from redis.asyncio import Redis
-from redis.backoff import NoBackoff
-from redis.retry import Retry
 
 from llm_router.cache.cache import ResponseCache
 from llm_router.cache.store import CacheStore, MemoryStore, RedisStore
 from llm_router.routing.router import Router
-from llm_router.scaleout import ScaleOutSettings
+from llm_router.scaleout import ScaleOutSettings, redis_client
 
 
 class CacheSettings(BaseSettings):
@@ -46,9 +43,7 @@ def build_cache(router: Router, settings: CacheSettings | None = None,
     shared = shared or ScaleOutSettings()
     store: CacheStore
     if shared.llm_router_redis_url:
-        timeout = shared.llm_router_redis_timeout
-        client = Redis.from_url(shared.llm_router_redis_url, socket_timeout=timeout,
-                                socket_connect_timeout=timeout, retry=Retry(NoBackoff(), 0))
+        client = redis_client(shared.llm_router_redis_url, shared.llm_router_redis_timeout)
         store = RedisStore(client, shared.llm_router_redis_prefix, settings.llm_router_cache_max_entry_bytes)
     else:
         store = MemoryStore(settings.llm_router_cache_max_bytes, settings.llm_router_cache_max_entry_bytes)

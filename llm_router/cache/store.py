@@ -10,9 +10,10 @@ import logging
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from redis.asyncio import Redis
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
 
 log = logging.getLogger("llm_router.cache")
 __all__ = ["CacheStore", "MemoryStore", "RedisStore"]

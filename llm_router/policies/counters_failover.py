@@ -19,25 +19,28 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Awaitable, Callable, Iterator
-from typing import Literal, TypeVar
+from typing import TYPE_CHECKING, Literal, TypeVar
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from llm_router.errors import RateLimited
 from llm_router.policies.counters import InProcessCounters, RateResult, Reservation
-from llm_router.policies.counters_redis import RedisCounters
+
+if TYPE_CHECKING:
+    from llm_router.policies.counters_redis import RedisCounters
 
 log = logging.getLogger("llm_router.counters")
 T = TypeVar("T")
 FailureMode = Literal["open", "closed"]
-STORE_ERRORS: tuple[type[BaseException], ...]
-try:
+
+
+def store_errors() -> tuple[type[BaseException], ...]:
+    """What a failing shared store raises. redis-py is imported only once a shared store is
+    in use: it pulls in the OpenTelemetry SDK when that is installed."""
     from redis.exceptions import RedisError
 
-    STORE_ERRORS = (RedisError, OSError, TimeoutError)
-except ImportError:  # pragma: no cover - redis is a dependency
-    STORE_ERRORS = (OSError, TimeoutError)
+    return (RedisError, OSError, TimeoutError)
 
 
 class FailoverCounters:
@@ -46,6 +49,7 @@ class FailoverCounters:
     def __init__(self, shared: RedisCounters, replicas: int = 1, mode: FailureMode = "open",
                  probe_interval: float = 1.0, clock: Callable[[], float] = time.monotonic) -> None:
         self.shared = shared
+        self.errors = store_errors()
         self.local = InProcessCounters()
         self.replicas = max(1, replicas)
         self.mode = mode
@@ -66,7 +70,7 @@ class FailoverCounters:
             return False, None
         try:
             result = await call()
-        except STORE_ERRORS as exc:
+        except self.errors as exc:
             self._down(exc)
             return False, None
         if not self.up:
