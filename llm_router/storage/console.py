@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from llm_router.storage.ledger import REQUEST_FIELDS
 from llm_router.storage.models import UsageRow
-from llm_router.storage.rollup import DIMS, HOUR, ROLLUP, TOTALS, Rollup, bucket_of, total_columns
+from llm_router.storage.rollup import DAY, DIMS, HOUR, ROLLUP, TOTALS, Rollup, bucket_of, daily, total_columns
 
 TopBy = Literal["key", "team", "model", "provider"]
 #: Ledger rows read at most for the recent latency of the deployments.
@@ -104,7 +104,8 @@ class ConsoleQueries:
     async def top(self, window: int, by: TopBy, limit: int, bucket: int,
                   now: datetime | None = None) -> tuple[Span, list[dict[str, Any]]]:
         """The ``limit`` biggest spenders (then the busiest) among keys, teams, models or providers."""
-        span = Span.of(window, bucket, now or datetime.now(UTC))
+        align = DAY if window >= 2 * DAY and bucket % HOUR == 0 else bucket  # day rows: a few per group
+        span = Span.of(window, align, now or datetime.now(UTC))
         groups = await self._grouped(by, span)
         ranked = sorted(groups.items(), key=lambda kv: (-kv[1]["cost_micros"], -kv[1]["requests"], kv[0]))
         return span, [{"value": value or None, **totals} for value, totals in ranked[:limit]]
@@ -127,8 +128,9 @@ class ConsoleQueries:
             if span.rolled:
                 upto = await self.rollup.refresh()
                 table = ROLLUP
+                dim = daily(by) if span.start % DAY == 0 else by
                 rolled = sa.select(table.c.value.label("value"), *_rollup_totals()).where(
-                    table.c.dim == by, table.c.bucket >= span.start).group_by(table.c.value)
+                    table.c.dim == dim, table.c.bucket >= span.start).group_by(table.c.value)
                 rows = list((await conn.execute(rolled)).mappings())
                 tail = sa.select(value, *total_columns()).where(
                     UsageRow.id > upto, UsageRow.created_at >= span.since).group_by(value)
@@ -145,7 +147,7 @@ class ConsoleQueries:
         """The newest ledger rows of the last ``window`` seconds (at most ``RECENT_ROWS``)."""
         since = datetime.fromtimestamp((now or datetime.now(UTC)).timestamp() - window, UTC)
         query = (sa.select(UsageRow.deployment, UsageRow.status, UsageRow.ttft_ms, UsageRow.latency_ms)
-                 .where(UsageRow.created_at >= since).order_by(UsageRow.id.desc()).limit(RECENT_ROWS))
+                 .where(UsageRow.created_at >= since).order_by(UsageRow.created_at.desc()).limit(RECENT_ROWS))
         async with self.engine.connect() as conn:
             return [dict(r) for r in (await conn.execute(query)).mappings()]
 

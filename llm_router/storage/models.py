@@ -153,13 +153,14 @@ class ResponseRow(Base):
 
 class UsageRollupRow(Base):
     """Hourly ledger totals per dimension (``dim``: '' for all requests, ``key``, ``team``,
-    ``model``, ``provider``; ``value`` '' where the row has none), folded in by row id
-    (``storage/rollup.py``): the console's charts, top lists and budget bars read these plus
-    the few ledger rows not yet folded, so they stay fast at millions of rows (migration 0003)."""
+    ``model``, ``provider``; daily ones ``key@d``, ...; ``value`` '' where the row has none),
+    folded in by row id (``storage/rollup.py``): the console's charts, top lists and budget
+    bars read these plus the few ledger rows not yet folded, so they stay fast at millions of
+    rows (migration 0003)."""
 
     __tablename__ = "usage_rollup"
 
-    dim: Mapped[str] = mapped_column(sa.String(8), primary_key=True)
+    dim: Mapped[str] = mapped_column(sa.String(16), primary_key=True)
     bucket: Mapped[int] = mapped_column(sa.BigInteger, primary_key=True)  # epoch seconds, UTC hour
     value: Mapped[str] = mapped_column(sa.String(200), primary_key=True)
     requests: Mapped[int] = mapped_column(sa.BigInteger, nullable=False, default=0)

@@ -1,9 +1,11 @@
 """Hourly rollups of the usage ledger, folded in by row id.
 
 ``usage_rollup`` holds, per UTC hour and dimension ('' = every request, ``key``, ``team``,
-``model``, ``provider``), the totals of every ledger row with ``id <= rolled_upto``. A read
-adds the ledger rows above ``rolled_upto`` (the tail: seconds of traffic), so answers are
-exact whatever a row's ``created_at`` and however late it was written.
+``model``, ``provider``), and per UTC day for the four named dimensions (``key@d``, ...: a
+30-day top list or a month's budget bar reads 30 rows per key, not 720), the totals of every
+ledger row with ``id <= rolled_upto``. A read adds the ledger rows above ``rolled_upto`` (the
+tail: seconds of traffic), so answers are exact whatever a row's ``created_at`` and however
+late it was written.
 
 Ids are folded only once they have settled: ``refresh`` first notes the highest id
 (``candidate``) and folds up to it on a later call at least ``settle`` seconds on. On
@@ -29,6 +31,7 @@ from llm_router.storage.models import UsageRollupRow, UsageRollupState, UsageRow
 
 log = logging.getLogger("llm_router.admin")
 HOUR = 3600
+DAY = 86_400
 DIMS: dict[str, Any] = {"": None, "key": UsageRow.key_id, "team": UsageRow.team_id,
                         "model": UsageRow.model, "provider": UsageRow.provider}
 ROLLUP = cast(sa.Table, UsageRollupRow.__table__)
@@ -36,6 +39,11 @@ STATE = cast(sa.Table, UsageRollupState.__table__)
 TOTALS = ("requests", "errors", "input_tokens", "output_tokens", "cached_tokens", "cost_micros", "unpriced")
 #: Ledger ids folded per refresh at most (a first refresh over millions of rows takes turns).
 MAX_IDS_PER_STEP = 250_000
+
+
+def daily(dim: str) -> str:
+    """The name of ``dim``'s day-wide rows."""
+    return dim + "@d"
 
 
 def bucket_of(column: Any, seconds: int, dialect: str) -> Any:
@@ -129,9 +137,12 @@ class Rollup:
             numbers = [int(row[name] or 0) for name in TOTALS]
             for dim, column in DIMS.items():
                 value = "" if column is None else (row[column.key] or "")
-                sums = folded[(dim, int(row["bucket"]), value)]
-                for i, number in enumerate(numbers):
-                    sums[i] += number
+                hour = int(row["bucket"])
+                targets = [(dim, hour)] if not dim else [(dim, hour), (daily(dim), hour - hour % DAY)]
+                for name, bucket in targets:
+                    sums = folded[(name, bucket, value)]
+                    for i, number in enumerate(numbers):
+                        sums[i] += number
         if folded:
             rows = [{"dim": d, "bucket": b, "value": v, **dict(zip(TOTALS, sums, strict=True))}
                     for (d, b, v), sums in folded.items()]

@@ -53,13 +53,15 @@ def console(fakes, tmp_path_factory) -> Iterator[Console]:
         yield Console(gateway, gateway.url + "/ui/")
 
 
-@pytest.fixture(scope="session")
+# Module scope: Playwright's sync API runs its own event loop in this thread while it is open,
+# so it must be closed before any asyncio test of a later module runs.
+@pytest.fixture(scope="module")
 def playwright() -> Iterator[Playwright]:
     with sync_playwright() as driver:
         yield driver
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(playwright: Playwright) -> Iterator[Browser]:
     browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
     yield browser

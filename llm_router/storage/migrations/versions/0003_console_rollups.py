@@ -22,7 +22,7 @@ _TOTALS = ("requests", "errors", "input_tokens", "output_tokens", "cached_tokens
 def upgrade() -> None:
     op.create_table(
         "usage_rollup",
-        sa.Column("dim", sa.String(length=8), nullable=False),
+        sa.Column("dim", sa.String(length=16), nullable=False),
         sa.Column("bucket", sa.BigInteger(), nullable=False),
         sa.Column("value", sa.String(length=200), nullable=False),
         *(sa.Column(name, sa.BigInteger(), nullable=False) for name in _TOTALS),
