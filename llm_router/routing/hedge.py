@@ -97,7 +97,7 @@ async def race(router: Router, run: _Run, request: ChatRequest, attempt: Attempt
                 hedges -= 1
                 start(True)
     finally:
-        await _cancel(lanes, winner, discard)
+        _cancel(lanes, winner, discard, router.reaping)
 
 
 async def _lane(router: Router, run: _Run, index: int, request: ChatRequest, attempt: Attempt[T],
@@ -114,17 +114,26 @@ def _budget(router: Router) -> bool:
     return True
 
 
-async def _cancel(lanes: dict[asyncio.Task[Result[T] | None], Lane], winner: object,
-                  discard: Callable[[Result[T]], Awaitable[None]]) -> None:
+def _cancel(lanes: dict[asyncio.Task[Result[T] | None], Lane], winner: object,
+            discard: Callable[[Result[T]], Awaitable[None]], reaping: set[asyncio.Task[None]]) -> None:
     """Cancel every lane but ``winner``: attempts in flight are flagged ``hedge_cancelled``;
     a lane that finished with a result of its own has it discarded."""
     losers = [t for t in lanes if t is not winner]
     for task in losers:
         if not task.done():
             for record in lanes[task].records:
-                if not record.ended:
-                    record.hedge_cancelled = True
+                if not record.ended:  # in flight: it reached the provider
+                    record.hedge_cancelled = record.possibly_billed = True
             task.cancel()
+    if losers:  # their clean-up (connections closed, slots released) happens off the winner's path
+        reaper = asyncio.get_running_loop().create_task(_reap(losers, discard))
+        reaping.add(reaper)
+        reaper.add_done_callback(reaping.discard)
+
+
+async def _reap(losers: list[asyncio.Task[Result[T] | None]],
+                discard: Callable[[Result[T]], Awaitable[None]]) -> None:
+    """Wait for the cancelled lanes; free a result one of them still produced."""
     for late in await asyncio.gather(*losers, return_exceptions=True):
         if isinstance(late, tuple):
             await discard(late)

@@ -80,6 +80,8 @@ class Router:
         #: Awaited before each upstream attempt is sent (the usage journal's intent,
         #: ``storage/journal.py``); if it raises, the attempt is not made. None: nothing.
         self.before_attempt: Callable[[AttemptRecord], Awaitable[None]] | None = None
+        #: Cancelled hedge attempts finishing their clean-up (``routing/hedge.py``).
+        self.reaping: set[asyncio.Task[None]] = set()
 
     def names(self) -> list[tuple[str, str]]:
         """Route names and the strategy behind each."""
