@@ -58,7 +58,8 @@ def current_lane() -> Lane | None:
 
 def hedgeable(rule: HedgeRule | None, request: ChatRequest, deployments: int) -> bool:
     """True if the request may be hedged under ``rule`` across ``deployments``."""
-    return rule is not None and deployments > 1 and (rule.tools or not request.tools)
+    tools = getattr(request, "tools", ())  # the router runs embedding requests too
+    return rule is not None and deployments > 1 and (rule.tools or not tools)
 
 
 async def race(router: Router, run: _Run, request: ChatRequest, attempt: Attempt[T], rule: HedgeRule,
