@@ -56,6 +56,7 @@ export function announce(text) {
 export const fmt = {
   usd(v) {
     if (v === null || v === undefined) return "—";
+    if (v > 0 && v < 0.01) return "$" + Number(v).toPrecision(2).replace(/0+$/, "");  // fractions of a cent
     const digits = Math.abs(v) < 1 ? 4 : 2;
     return "$" + Number(v).toLocaleString(undefined, { minimumFractionDigits: 2, maximumFractionDigits: digits });
   },

@@ -143,3 +143,38 @@ def test_the_console_routes_are_documented(fakes, tmp_path):
 def test_csv_cells_that_a_spreadsheet_would_run_are_quoted():
     assert [_cell(v) for v in ("=1+1", "+x", "-2", "@sum", "gpt-4", 5, None)] == \
         ["'=1+1", "'+x", "'-2", "'@sum", "gpt-4", 5, None]
+
+
+def test_request_log_filters_and_totals_agree(console: Console, fakes):
+    """The console's numbers are the admin API's: spend bars equal each key's spend_usd, the
+    series' totals equal /admin/usage, and the new request-log filters narrow as they say."""
+    import openai
+
+    from tests.fakes import Reply
+
+    with console.admin() as admin:
+        key = admin.post("/admin/keys", json={"name": "filters", "budget": {"max_usd": 1, "period": "day"}}).json()
+        fakes["openai"].enqueue(Reply(input_tokens=10_000, output_tokens=1_000), Reply(status=400))
+        client = openai.OpenAI(base_url=console.gateway.url + "/v1", api_key=key["key"], max_retries=0)
+        client.chat.completions.create(model="smart", messages=[{"role": "user", "content": "a"}])
+        with pytest.raises(openai.BadRequestError):
+            client.chat.completions.create(model="smart", messages=[{"role": "user", "content": "b"}])
+        mine = {"key_id": key["id"]}
+        assert [r["status"] for r in admin.get("/admin/requests", params=mine).json()["data"]] == [400, 200]
+        assert [r["status"] for r in admin.get("/admin/requests", params={**mine, "outcome": "error"}).json()["data"]] == [400]
+        assert len(admin.get("/admin/requests", params={**mine, "provider": "openai"}).json()["data"]) == 1  # the 400 has none
+        assert admin.get("/admin/requests", params={**mine, "provider": "cohere"}).json()["data"] == []
+        first = admin.get("/admin/requests", params=mine).json()["data"][-1]
+        assert [r["id"] for r in admin.get("/admin/requests", params={"request_id": first["request_id"]}).json()["data"]] == [first["id"]]
+        later = {**mine, "since": "2999-01-01T00:00:00Z"}
+        assert admin.get("/admin/requests", params=later).json()["data"] == []
+        assert len(admin.get("/admin/requests", params={**mine, "until": "2999-01-01T00:00:00+02:00"}).json()["data"]) == 2
+        bar = next(s for s in admin.get("/admin/spend").json()["data"] if s["id"] == key["id"])
+        assert bar["spend_usd"] == admin.get(f"/admin/keys/{key['id']}").json()["spend_usd"] > 0
+        assert bar["max_usd"] == 1 and bar["period"] == "day"
+        usage = admin.get("/admin/usage", params={"window": 3600, "group_by": "key"}).json()["data"]
+        series = admin.get("/admin/usage/series", params={"window": 7200, "bucket": 3600}).json()["totals"]
+        assert series["requests"] == sum(g["requests"] for g in usage)
+        assert series["cost_micros"] == sum(g["cost_micros"] for g in usage)
+        detail = admin.get(f"/admin/requests/{first['id']}").json()
+        assert detail["request_id"] == first["request_id"] and detail["content"] is None
