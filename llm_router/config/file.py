@@ -8,11 +8,20 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    model_validator,
+)
 
 from llm_router.config.litellm_import import is_litellm, litellm_config_text
 from llm_router.errors import ConfigError
@@ -29,6 +38,8 @@ def _registered(name: str) -> str:
 
 
 ProviderName = Annotated[str, AfterValidator(_registered)]  # a row of providers/registry.py
+# An unquoted YAML date (api_version: 2024-10-21) is the version it spells.
+DateText = Annotated[str, BeforeValidator(lambda v: v.isoformat() if isinstance(v, date) else v)]
 
 
 class _Model(BaseModel):
@@ -88,7 +99,7 @@ class DeploymentIn(_Model):
     max_output_tokens: int | None = Field(None, gt=0)  # a larger max_tokens is lowered to it
     embedding: bool = False  # an embedding model: /v1/embeddings only
     anthropic_version: str | None = None  # provider settings: config.deployment.PROVIDER_OPTIONS
-    api_version: str | None = None
+    api_version: DateText | None = None
     region: str | None = None
     project: str | None = None
     location: str | None = None

@@ -9,8 +9,9 @@ is dropped silently. Mapping (https://docs.litellm.ai/docs/proxy/configs and /ro
   deployments ``{model_name}-1``, ``-2``... (or their ``model_info.id``);
 - ``litellm_params.model`` ``provider/model``: the prefix picks the registry row (``openai/`` with an
   ``api_base`` is any OpenAI-compatible server); ``os.environ/VAR`` becomes ``${VAR}``;
-  ``api_base``, ``api_version``, ``aws_region_name``, ``vertex_project``/``vertex_location``,
-  ``timeout``/``stream_timeout``, ``max_retries``, ``max_parallel_requests``, costs per token;
+  ``api_base``, ``api_version``, ``azure_ad_token``, ``aws_region_name``,
+  ``vertex_project``/``vertex_location``, ``timeout``/``stream_timeout``, ``max_retries``,
+  ``max_parallel_requests``, costs per token;
 - ``weight`` (else ``rpm``, else ``tpm``, which LiteLLM's shuffle also uses as weights) is the
   deployment weight; ``order`` makes the route a priority list;
 - ``router_settings``: ``routing_strategy`` (simple-shuffle → weighted, least-busy,
@@ -50,7 +51,7 @@ APPROXIMATED = {"usage-based-routing": "routed by rpm/tpm as weights, without li
                 "usage-based-routing-v2": "routed by rpm/tpm as weights, without live usage",
                 "cost-based-routing": "routed in order of listed cost per token (cheapest first)"}
 OPTION_PARAMS = {"api_version": "api_version", "aws_region_name": "region", "vertex_project": "project",
-                 "vertex_location": "location"}
+                 "vertex_location": "location", "azure_ad_token": "azure_ad_token"}
 HINTS = {
     "master_key": "set LLM_ROUTER_API_KEY (the gateway key) instead",
     "aws_access_key_id": "AWS credentials come from botocore's chain: set AWS_ACCESS_KEY_ID or AWS_PROFILE",

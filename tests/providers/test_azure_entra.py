@@ -109,3 +109,14 @@ async def test_a_config_deployment_can_use_entra(azure: FakeAzure, identity: Fak
     assert answer.status_code == 200, answer.text
     assert azure.requests[-1].path == "/openai/v1/chat/completions"
     assert sent_credentials(azure) == (None, "Bearer entra-token-1")
+
+
+async def test_a_litellm_azure_entry_with_an_entra_token_loads(azure: FakeAzure, tmp_path: Path) -> None:
+    config = tmp_path / "litellm_config.yaml"
+    config.write_text(f"model_list:\n  - model_name: gpt\n    litellm_params:\n      model: azure/gpt-4o\n"
+                      f"      api_base: {azure.base_url}\n      api_version: 2024-10-21\n"  # a YAML date
+                      f"      azure_ad_token: os.environ/MY_ENTRA_TOKEN\n")
+    async with app_client({**azure_env(azure), "MY_ENTRA_TOKEN": STATIC}, config_path=str(config)) as client:
+        answer = await client.post("/v1/chat/completions", json={**HI, "model": "gpt"})
+    assert answer.status_code == 200, answer.text
+    assert sent_credentials(azure) == (None, f"Bearer {STATIC}")
