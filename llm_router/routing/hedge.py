@@ -121,11 +121,14 @@ def _cancel(lanes: dict[asyncio.Task[Result[T] | None], Lane], winner: object,
     a lane that finished with a result of its own has it discarded."""
     losers = [t for t in lanes if t is not winner]
     for task in losers:
+        records = lanes[task].records
         if not task.done():
-            for record in lanes[task].records:
+            for record in records:
                 if not record.ended:  # in flight: it reached the provider
                     record.hedge_cancelled = record.possibly_billed = True
             task.cancel()
+        elif records and not task.cancelled() and task.exception() is None and task.result() is not None:
+            records[-1].hedge_cancelled = records[-1].possibly_billed = True  # it answered too late
     if losers:  # their clean-up (connections closed, slots released) happens off the winner's path
         reaper = asyncio.get_running_loop().create_task(_reap(losers, discard))
         reaping.add(reaper)
