@@ -39,7 +39,8 @@ OPENAI_FIELDS: dict[str, st.SearchStrategy[Any]] = {
     "user": text,
     "n": st.integers(1, 4),
     "tools": st.lists(names.map(openai_tool), min_size=1, max_size=3),
-    "tool_choice": st.sampled_from(["auto", "none", "required"]),
+    "tool_choice": st.one_of(st.sampled_from(["auto", "none", "required"]),
+                             names.map(lambda n: {"type": "function", "function": {"name": n}})),
     "parallel_tool_calls": st.booleans(),
     "response_format": st.one_of(
         st.just({"type": "json_object"}), st.just({"type": "text"}),
@@ -50,7 +51,12 @@ OPENAI_FIELDS: dict[str, st.SearchStrategy[Any]] = {
     "reasoning_effort": st.sampled_from(["low", "medium", "high"]),
     "logit_bias": st.dictionaries(st.integers(0, 50000).map(str), st.integers(-100, 100), min_size=1, max_size=2),
 }
-message = st.fixed_dictionaries({"role": st.sampled_from(["user", "system", "assistant"]), "content": text})
+image = st.sampled_from(["https://x.test/a.png", "data:image/png;base64,AAAA"]).map(
+    lambda u: {"type": "image_url", "image_url": {"url": u}})
+parts = st.lists(st.one_of(text.map(lambda t: {"type": "text", "text": t}), image), min_size=1, max_size=3)
+message = st.fixed_dictionaries(
+    {"role": st.sampled_from(["user", "system", "assistant"]), "content": st.one_of(text, parts)},
+    optional={"name": names})
 
 
 @st.composite
@@ -104,8 +110,8 @@ def mutation(draw: st.DrawFn, body: dict[str, Any]) -> dict[str, Any]:
         changed.pop(draw(st.sampled_from(sorted(k for k in body if k not in ("model", "messages")))))
     elif where == "message":
         index = draw(st.integers(0, len(body["messages"]) - 1))
-        part = draw(st.sampled_from(["role", "content"]))
-        changed["messages"][index][part] = draw(message)[part]
+        part = draw(st.sampled_from(["role", "content", "name"]))
+        changed["messages"][index][part] = draw(message).get(part, "someone")
     elif where == "add_message":
         changed["messages"].insert(draw(st.integers(0, len(body["messages"]))), draw(message))
     else:
@@ -197,3 +203,29 @@ def test_the_anthropic_surface_keys_alike(body, seed, data):
     if not same_value(changed, body):
         assert anthropic_key(spaced(changed, rng)) != key
     assert anthropic_key(spaced(body, rng), {"anthropic-beta": "tools-2024"}) != key
+
+
+chat_fields: dict[str, st.SearchStrategy[Any]] = {
+    "message": text, "system": text, "temperature": st.sampled_from([0, 0.5, 1]),
+    "max_tokens": st.integers(1, 4096), "stream": st.booleans(),
+}
+
+
+@settings(max_examples=200, deadline=None)
+@given(data=st.data())
+def test_the_chat_surface_keys_every_field_of_its_schema(data):
+    from llm_router.api.chat import ChatBody
+
+    body = {"message": data.draw(text), "chat_model_name": "cached",
+            **data.draw(st.fixed_dictionaries({}, optional=chat_fields))}
+
+    def key(value: dict[str, Any]) -> str:
+        parsed = ChatBody.model_validate(value)
+        return cache_key(parsed.to_request(), surface="chat", tenant="gateway", target=TARGET,
+                         streamed=parsed.stream)
+
+    name = data.draw(st.sampled_from(sorted(chat_fields)))
+    changed = {**body, name: data.draw(chat_fields[name])}
+    if ChatBody.model_validate(changed) != ChatBody.model_validate(body):  # not a default restated
+        assert key(changed) != key(body)
+    assert key({**body, "unknown": 1}) == key(body)  # ignored by the surface: the same request
