@@ -25,6 +25,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 
+from llm_router.errors import Overloaded, RouterError
 from llm_router.policies.counters import RateResult, Reservation
 from llm_router.policies.counters_lua import BUDGET, SLOTS, WINDOW
 
@@ -34,6 +35,18 @@ DEFAULT_LEASE = 30.0
 
 def _id() -> str:
     return secrets.token_hex(8)
+
+
+async def _seed(seed: Callable[[], Awaitable[int]]) -> int:
+    """What was spent before (the ledger). Its failures are the database's, never the store's:
+    an OSError from a database socket must not pass for Redis being down."""
+    try:
+        return int(await seed())
+    except RouterError:
+        raise
+    except Exception as exc:
+        raise Overloaded("The budget cannot be checked: the database is unavailable; try again shortly.",
+                         retry_after=1.0) from exc
 
 
 def _result(reply: list[Any], limit: int) -> RateResult:
@@ -104,7 +117,7 @@ class RedisCounters:
         args: list[Any] = ["reserve", reservation, amount, limit, round(ttl * 1000), self.lease_ms, ""]
         reply = await self._budget(keys=keys, args=args)
         if reply and reply[0] in (b"seed", "seed"):
-            args[-1] = str(int(await seed()))
+            args[-1] = str(await _seed(seed))
             reply = await self._budget(keys=keys, args=args)
         allowed, used = int(reply[0]), int(reply[1])
         if allowed:

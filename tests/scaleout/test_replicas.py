@@ -11,6 +11,8 @@ Redis back -> shared counters again."""
 from __future__ import annotations
 
 import itertools
+import os
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -154,3 +156,42 @@ def test_redis_down_closed_refuses_limited_keys_with_429(fakes, mode):
         assert refused.status_code == 429, (refused.status_code, refused.text, group[0].log_text()[-3000:])
         assert refused.headers["retry-after"] == "1"
         assert _chat(url, free["key"]) == 200
+
+
+P9_MINUTES = float(os.environ.get("LLM_ROUTER_P9_MINUTES", "0"))
+
+
+@pytest.mark.skipif(not P9_MINUTES, reason="full-size P9 (minutes long): set LLM_ROUTER_P9_MINUTES=3")
+def test_p9_full_size_600_rpm_offered_2000_rpm(cluster):  # pragma: no cover - opt-in, minutes long
+    limit, offered = 600, 2000
+    with admin_client(cluster[0]) as admin:
+        key = admin.post("/admin/keys", json={"name": "p9-full", "limits": {"rpm": limit}}).json()["key"]
+    accepted: list[float] = []
+    refused = [0]
+    lock = threading.Lock()
+    started = time.monotonic()
+    end = started + 60 * P9_MINUTES
+    urls = itertools.cycle(cluster)
+
+    def one(when: float, url: str) -> None:
+        time.sleep(max(0.0, when - time.monotonic()))
+        status = _chat(url, key)
+        with lock:  # anything but 429 passed the limiter (a 504 from an overloaded fake too)
+            if status == 429:
+                refused[0] += 1
+            else:
+                accepted.append(time.monotonic())
+
+    interval = 60 / offered
+    with ThreadPoolExecutor(64) as pool:
+        for future in [pool.submit(one, started + n * interval, next(urls))
+                       for n in range(int((end - started) / interval))]:
+            future.result()
+    accepted.sort()
+    worst, low = 0, 0
+    for high, at in enumerate(accepted):  # the busiest 60 s window, sliding
+        while accepted[low] <= at - 60:
+            low += 1
+        worst = max(worst, high - low + 1)
+    print(f"\nP9: {len(accepted)} accepted, {refused[0]} refused in {P9_MINUTES} min; busiest 60 s: {worst}")
+    assert worst <= limit + REPLICAS
