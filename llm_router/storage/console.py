@@ -9,7 +9,8 @@ says where the totals start."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -69,10 +70,22 @@ def _rollup_totals() -> list[Any]:
 class ConsoleQueries:
     """Aggregates for the console pages, on SQLite and PostgreSQL alike."""
 
-    def __init__(self, engine: AsyncEngine, rollup: Rollup | None = None) -> None:
+    def __init__(self, engine: AsyncEngine, rollup: Rollup | None = None, fresh: float = 1.0,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.engine = engine
         self.dialect = engine.dialect.name
         self.rollup = rollup or Rollup(engine)
+        self.fresh = fresh
+        self.clock = clock
+        self._bound: tuple[float, int] | None = None  # (when, folded id) of the last refresh
+
+    async def folded(self) -> int:
+        """The rollup's bound, refreshed at most every ``fresh`` seconds: any bound gives exact
+        answers (the tail above it is read from the ledger), a recent one a short tail."""
+        now = self.clock()
+        if self._bound is None or now - self._bound[0] >= self.fresh:
+            self._bound = (now, await self.rollup.refresh())
+        return self._bound[1]
 
     async def series(self, window: int, bucket: int,
                      now: datetime | None = None) -> tuple[Span, list[dict[str, int]]]:
@@ -84,7 +97,7 @@ class ConsoleQueries:
         raw_bucket = bucket_of(UsageRow.created_at, bucket, self.dialect).label("t")
         async with self.engine.connect() as conn:
             if span.rolled:
-                upto = await self.rollup.refresh()
+                upto = await self.folded()
                 table = ROLLUP
                 t = ((table.c.bucket // bucket) * bucket).label("t")
                 rolled = sa.select(t, *_rollup_totals()).where(table.c.dim == "",
@@ -126,7 +139,7 @@ class ConsoleQueries:
         groups: dict[str, dict[str, int]] = {}
         async with self.engine.connect() as conn:
             if span.rolled:
-                upto = await self.rollup.refresh()
+                upto = await self.folded()
                 table = ROLLUP
                 dim = daily(by) if span.start % DAY == 0 else by
                 rolled = sa.select(table.c.value.label("value"), *_rollup_totals()).where(

@@ -112,8 +112,10 @@ class Rollup:
             await self._fold(conn, upto, target)
             upto = target
         if candidate <= upto:
-            candidate = int(await conn.scalar(sa.select(sa.func.coalesce(sa.func.max(UsageRow.id), 0))) or 0)
-            seen_at = now
+            newest = int(await conn.scalar(sa.select(sa.func.coalesce(sa.func.max(UsageRow.id), 0))) or 0)
+            if newest == candidate and upto == state.rolled_upto:
+                return upto  # nothing new: no write, no commit to wait for
+            candidate, seen_at = newest, now
             if self.settle == 0 and candidate > upto:  # SQLite: visible ids are committed ids
                 target = min(candidate, upto + MAX_IDS_PER_STEP)
                 await self._fold(conn, upto, target)

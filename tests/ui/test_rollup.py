@@ -102,7 +102,7 @@ async def test_unsettled_ids_wait_and_answers_stay_exact(engine: AsyncEngine):
     clock = [NOW]
     rollup = Rollup(engine, settle=10, clock=lambda: clock[0])
     await Ledger(engine).insert_usage(data := rows(100, seed=4))
-    queries = ConsoleQueries(engine, rollup)
+    queries = ConsoleQueries(engine, rollup, fresh=0)
     span, series = await queries.series(7 * 86_400, 3600, now=NOW)
     assert await rollup.folded() == 0  # seen, not folded: a lower id might still commit
     assert sum(p["requests"] for p in series) == expected(data, span.since)[None][0]  # from the tail
