@@ -125,6 +125,22 @@ def test_the_chat_surface_caches(gateway, fakes):
     assert hit.json()["usage"]["cached"] is True
 
 
+@pytest.mark.parametrize("accept", ["text/event-stream", "text/plain"])
+def test_the_chat_surface_streams_a_hit(gateway, fakes, accept):
+    fakes["openai"].enqueue(Reply(chunks=["Streamed", " seed", " words."]))
+
+    def call():
+        return httpx.post(gateway.url + "/chat/", json={"message": accept, "chat_model_name": "cached",
+                                                        "temperature": 0, "stream": True},
+                          headers={"accept": accept}, timeout=10)
+
+    first, hit = hit_after(call, call, fakes)
+    if accept == "text/plain":
+        assert hit.text == first.text == "Streamed seed words."
+    else:
+        assert hit.text.replace('"cached":true', "").replace(",}", "}") == first.text
+
+
 def test_non_deterministic_requests_bypass_unless_the_route_opts_in(gateway, fakes):
     for _ in range(2):
         response = chat(gateway.url, temperature=None)
