@@ -43,6 +43,7 @@ def test_wrong_key_is_refused_and_the_admin_key_logs_in(page: Page, console: Con
     login(page, console)
     expect(page.get_by_text("No requests in this window yet")).to_be_visible()  # the empty state
     expect(page.get_by_text("curl " + console.gateway.url + "/v1/chat/completions")).to_be_visible()
+    expect(page.get_by_role("contentinfo")).to_have_text("Times are shown in America/New_York.")
     cookie = next(c for c in page.context.cookies() if c["name"] == "llm_router_session")
     assert cookie["httpOnly"] and cookie["sameSite"] == "Strict" and not cookie["secure"]  # plain http here
     assert ADMIN_KEY not in cookie["value"] and ADMIN_KEY not in page.content() and ADMIN_KEY not in page.url
@@ -56,7 +57,6 @@ def test_a_key_from_creation_to_revocation(page: Page, console: Console, fakes):
     form = page.get_by_role("dialog", name="New key")
     form.get_by_label("Name").fill("alice")
     form.get_by_label("Max USD").fill("5")
-    form.get_by_label("Requests / minute").fill("100")
     form.get_by_role("button", name="Create key").click()
     shown = page.get_by_role("dialog", name="Key alice created")
     secret = shown.get_by_label("The new key").input_value()
@@ -70,6 +70,12 @@ def test_a_key_from_creation_to_revocation(page: Page, console: Console, fakes):
     page.reload()
     expect(page.get_by_role("cell", name="alice")).to_be_visible()
     assert secret not in page.content()
+    page.get_by_role("row").filter(has_text="alice").get_by_role("button", name="Edit").click()
+    edit = page.get_by_role("dialog", name="Edit alice")
+    expect(edit.get_by_label("Max USD")).to_have_value("5")
+    edit.get_by_label("Requests / minute").fill("100")
+    edit.get_by_role("button", name="Save").click()
+    expect(page.get_by_role("row").filter(has_text="alice")).to_contain_text("100 rpm")
 
     with console.admin() as admin:  # a second key, so the filter has something to leave out
         bob = admin.post("/admin/keys", json={"name": "bob"}).json()
@@ -230,6 +236,7 @@ def test_every_page_at_desktop_and_phone_width(page: Page, console: Console, wid
         overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
         assert overflow <= 1, f"{heading} scrolls sideways at {width}px"
         shot(page, f"{heading.lower()}-{width}")
+    assert page.console_errors == []  # type: ignore[attr-defined]  # no script error, no CSP violation
 
 
 def test_keyboard_alone_reaches_every_control(page: Page, console: Console):
