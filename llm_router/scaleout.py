@@ -7,7 +7,8 @@ Settings (environment or ``.env``), validated once:
 - ``LLM_ROUTER_REDIS_FAILURE``: ``open`` (default) or ``closed``; see ``counters_failover``.
 - ``LLM_ROUTER_REPLICAS``: how many replicas share the limits (for the fallback; default 1).
 - ``LLM_ROUTER_REDIS_PREFIX``: key prefix (default ``llm-router:``), one per deployment.
-- ``LLM_ROUTER_REDIS_TIMEOUT``: seconds per Redis call before it counts as down (0.25).
+- ``LLM_ROUTER_REDIS_TIMEOUT``: seconds per Redis call before it counts as slow (1.0; three slow
+  calls in a row, or one refused connection, count as down).
 - ``LLM_ROUTER_REDIS_LEASE``: seconds after which a dead replica's slots and reservations
   return (30).
 
@@ -57,7 +58,7 @@ class ScaleOutSettings(BaseSettings):
     llm_router_redis_failure: Literal["open", "closed"] = "open"
     llm_router_replicas: int = Field(1, ge=1, le=10_000)
     llm_router_redis_prefix: str = Field("llm-router:", min_length=1, max_length=64)
-    llm_router_redis_timeout: float = Field(0.25, gt=0, le=10)
+    llm_router_redis_timeout: float = Field(1.0, gt=0, le=10)
     llm_router_redis_lease: float = Field(30.0, ge=1, le=3600)
 
 

@@ -7,6 +7,9 @@
 - ``closed``: requests of limited keys are refused with 429 ``rate_limit_exceeded`` and
   ``Retry-After: 1`` until the store is back (requests of unlimited keys go on).
 
+A refused connection marks the store down at once; timeouts only after
+``TIMEOUTS_BEFORE_DOWN`` (3) in a row: a lone slow answer (a starved event loop) is served
+per replica for that call alone, so load does not flap every request to local limits.
 While degraded the store is probed again at most once per ``probe_interval`` (1 s), so a
 dead store costs no time per request; when a probe succeeds the shared counters take over
 again. Each transition is logged once (``shared counters unavailable`` / ``... back``);
@@ -33,6 +36,9 @@ if TYPE_CHECKING:
 log = logging.getLogger("llm_router.counters")
 T = TypeVar("T")
 FailureMode = Literal["open", "closed"]
+#: Consecutive timeouts before the store counts as down (a refused connection counts at once):
+#: a lone slow answer must not switch every request to per-replica limits.
+TIMEOUTS_BEFORE_DOWN = 3
 
 
 def store_errors() -> tuple[type[BaseException], ...]:
@@ -41,6 +47,13 @@ def store_errors() -> tuple[type[BaseException], ...]:
     from redis.exceptions import RedisError
 
     return (RedisError, OSError, TimeoutError)
+
+
+def is_timeout(exc: BaseException) -> bool:
+    """A slow answer (a starved event loop, a busy server) rather than a store that is gone."""
+    from redis.exceptions import TimeoutError as RedisTimeout
+
+    return isinstance(exc, (RedisTimeout, TimeoutError))
 
 
 class FailoverCounters:
@@ -59,6 +72,7 @@ class FailoverCounters:
         self.fallbacks = 0
         self.outages = 0
         self._retry_at = 0.0
+        self._timeouts = 0
         self._seeds: dict[str, int] = {}
 
     def _scaled(self, limit: int) -> int:
@@ -71,8 +85,12 @@ class FailoverCounters:
         try:
             result = await call()
         except self.errors as exc:
+            if self.up and is_timeout(exc) and self._timeouts + 1 < TIMEOUTS_BEFORE_DOWN:
+                self._timeouts += 1  # one slow answer: this call only is served per replica
+                return False, None
             self._down(exc)
             return False, None
+        self._timeouts = 0
         if not self.up:
             self.up = True
             log.warning("shared counters back: limits are shared by every replica again")

@@ -69,7 +69,7 @@ class PrivateRedis:
         binary = shutil.which("redis-server") or "redis-server"
         self.process = subprocess.Popen(
             [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-             "--dir", self.folder], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+             "--dir", self.folder, "--enable-debug-command", "local"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             try:

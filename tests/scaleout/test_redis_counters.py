@@ -136,3 +136,30 @@ async def test_failover_closed_refuses_with_429():
             await store.commit("budget:x", 1, 1)
         finally:
             await store.close()
+
+
+async def test_a_lone_timeout_does_not_mark_the_store_down():
+    with private_redis() as server:
+        store = FailoverCounters(RedisCounters(redis_client(server.url, 0.1), "t:"), replicas=2)
+        blocker = redis_client(server.url, 5.0)
+        try:
+            assert (await store.rate("rpm:x", 10, 60.0, 1)).allowed
+
+            async def slow_server(seconds: float) -> None:
+                await blocker.execute_command("DEBUG", "SLEEP", seconds)
+
+            sleeping = asyncio.create_task(slow_server(0.4))
+            await asyncio.sleep(0.05)
+            assert (await store.rate("rpm:x", 10, 60.0, 1)).allowed  # served locally, this call only
+            await sleeping
+            assert store.up and store.outages == 0 and store.fallbacks == 1
+            assert (await store.rate("rpm:x", 10, 60.0, 1)).remaining == 7  # shared again at once
+            sleeping = asyncio.create_task(slow_server(1.0))
+            await asyncio.sleep(0.05)
+            for _ in range(3):
+                await store.rate("rpm:x", 10, 60.0, 1)
+            assert not store.up and store.outages == 1  # three in a row: down
+            await sleeping
+        finally:
+            await blocker.aclose()
+            await store.close()
