@@ -111,10 +111,23 @@ def describe_config(config: RouterConfig) -> str:
         lines.append(f"  {name}: {d.provider} {d.model} at {where} ({key}, weight {d.weight:g})")
     lines.append("routes:")
     for name, route in sorted(config.routes.items()):
-        lines.append(f"  {name} ({route.strategy}): {' -> '.join(route.deployments)}")
+        lines.append(f"  {name} ({route.strategy}): {' -> '.join(route.deployments)}{_extras(config, name)}")
     p = config.policy
     lines.append(f"retries: {p.retries} per deployment, backoff {p.backoff_base:g}s..{p.backoff_max:g}s")
     return "\n".join(lines)
+
+
+def _extras(config: RouterConfig, name: str) -> str:
+    """A route's cache, hedge and resume settings, when it has any."""
+    route, cache, out = config.routes[name], config.caches.get(name), []
+    if cache is not None:
+        out.append(f"cache {cache.ttl:g}s" + (" (any temperature)" if cache.nondeterministic else "")
+                   + (" per team" if cache.scope == "team" else ""))
+    if route.hedge is not None:
+        out.append(f"hedge after {route.hedge.after * 1000:g} ms (max {route.hedge.max})")
+    if route.resume:
+        out.append("resume")
+    return f" [{', '.join(out)}]" if out else ""
 
 
 def main(argv: Sequence[str] | None = None) -> int:
