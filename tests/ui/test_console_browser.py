@@ -267,6 +267,21 @@ def test_keyboard_alone_reaches_every_control(page: Page, console: Console):
     expect(details).to_have_count(0)
 
 
+def test_the_log_pages_by_cursor(page: Page, console: Console):
+    with console.admin() as admin:
+        pager = admin.post("/admin/keys", json={"name": "pager"}).json()
+    client = sdk(console, pager["key"])
+    for _ in range(55):
+        client.chat.completions.create(model="smart", messages=[{"role": "user", "content": "Hi"}])
+    login(page, console)
+    go(page, console, f"#/requests?key_id={pager['id']}", "Requests")
+    rows = page.get_by_role("row").filter(has_text="pager")
+    expect(rows).to_have_count(50)
+    page.get_by_role("button", name="Load more").click()
+    expect(rows).to_have_count(55)
+    expect(page.get_by_role("button", name="Load more")).to_have_count(0)
+
+
 def test_models_shows_an_open_circuit(page: Page, console: Console, fakes):
     """Last in this module: it leaves openai-main cooling down for a few seconds."""
     with console.admin() as admin:
