@@ -280,6 +280,10 @@ def test_the_log_pages_by_cursor(page: Page, console: Console):
     page.get_by_role("button", name="Load more").click()
     expect(rows).to_have_count(55)
     expect(page.get_by_role("button", name="Load more")).to_have_count(0)
+    page.get_by_label("From").fill("2999-01-01T09:00")  # a time range, entered in the browser's zone
+    page.get_by_role("button", name="Apply").click()
+    expect(page.get_by_text("No requests match")).to_be_visible()
+    assert "since=2999-01-01T14%3A00%3A00.000Z" in page.url  # 09:00 in New York, sent as UTC
 
 
 def test_models_shows_an_open_circuit(page: Page, console: Console, fakes):
