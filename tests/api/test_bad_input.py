@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import socket
 import time
+from collections.abc import Callable
 
 import pytest
 
@@ -151,6 +152,7 @@ def test_a_huge_message_list_is_refused_without_stalling_other_requests(fakes):
 
     body = orjson.dumps({"model": "openai", "messages": [{"role": "user", "content": "x"}] * 100_000})
     with run_gateway(provider_env(fakes)) as gateway:
+        quiet = _health_latencies(gateway.url, lambda n: n >= 40)
         stop = threading.Event()
         answers: list[httpx.Response] = []
 
@@ -162,14 +164,26 @@ def test_a_huge_message_list_is_refused_without_stalling_other_requests(fakes):
 
         thread = threading.Thread(target=flood)
         thread.start()
-        lags = []
-        with httpx.Client(timeout=10) as client:
-            while len(answers) < 5:
-                started = time.perf_counter()
-                assert client.get(gateway.url + "/health").status_code == 200
-                lags.append(time.perf_counter() - started)
+        busy = _health_latencies(gateway.url, lambda n: len(answers) >= 5)
         stop.set()
         thread.join()
     assert all(a.status_code == 400 and a.json()["error"]["param"] == "messages" for a in answers)
-    lags.sort()
-    assert lags[int(len(lags) * 0.99) - 1] < 0.1, lags[-5:]  # was 130-200 ms when validated first
+    # Relative to the same machine's quiet p99 (CI machines are slow, not that slow): validating
+    # the 100,000 messages first used to add 130-200 ms to every /health in between.
+    assert _p99(busy) < max(0.1, 5 * _p99(quiet)), (busy[-5:], _p99(quiet))
+
+
+def _health_latencies(url: str, done: Callable[[int], bool]) -> list[float]:
+    import httpx
+
+    lags: list[float] = []
+    with httpx.Client(timeout=10) as client:
+        while not done(len(lags)):
+            started = time.perf_counter()
+            assert client.get(url + "/health").status_code == 200
+            lags.append(time.perf_counter() - started)
+    return sorted(lags)
+
+
+def _p99(values: list[float]) -> float:
+    return values[max(0, int(len(values) * 0.99) - 1)]
