@@ -183,7 +183,7 @@ def full(out: Path, plan: Plan, only: list[str] | None, do_soak: bool, do_profil
             s.targets = [t for t in s.targets if t.main]
     up = upstream_server(out)
     up.start(timeout=20)
-    cells = Cells(out, up, plan.quiet_limit_s)
+    cells = Cells(out, up, plan.quiet_limit_s, plan.max_attempts)
     sysinfo: list[dict[str, Any]] = []
     soak_res: dict[str, Any] | None = None
     prof: dict[str, Any] | None = None
@@ -488,7 +488,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.smoke:
         plan = Plan(reps=1, tput_s=2.0, lat=((20, 4.0), (500, 2.0)), stream_s=2.0, warmup_s=1.0,
                     soak_minutes=min(args.soak_minutes, 0.5), soak_rate=args.soak_rate, soak_sample_s=5.0,
-                    profile_s=3.0, quiet_limit_s=15.0)
+                    profile_s=3.0, quiet_limit_s=1.0, max_attempts=1)
     only = [s.strip() for s in args.only.split(",")] if args.only else None
     if only and "direct" not in only:
         only.append("direct")  # every "added" number needs the baseline

@@ -9,6 +9,9 @@ import uvicorn
 from pyreqwest.client import Client, ClientBuilder
 
 UPSTREAM = os.environ.get("FLOOR_UPSTREAM", "http://127.0.0.1:9100")
+#: Bytes pyreqwest buffers of a streamed body before the response (headers included) is handed
+#: over: its default, 64 KiB, holds a whole 30-chunk stream back until its end (TTFT = total).
+READ_BUFFER = int(os.environ.get("FLOOR_PYREQWEST_BUFFER", "1"))  # 0: pyreqwest's default (64 KiB)
 client: Client | None = None
 
 
@@ -25,7 +28,10 @@ async def app(scope, receive, send):
         message = await receive()
         body, more = body + message.get("body", b""), message.get("more_body", False)
     headers = {"content-type": "application/json", "authorization": "Bearer sk-bench"}
-    request = client.post(UPSTREAM + scope["path"]).headers(headers).body_bytes(body).build_streamed()
+    builder = client.post(UPSTREAM + scope["path"]).headers(headers).body_bytes(body)
+    if READ_BUFFER:
+        builder = builder.streamed_read_buffer_limit(READ_BUFFER)
+    request = builder.build_streamed()
     async with request as up:
         ctype = (up.get_header("content-type") or "application/json").encode()
         await send({"type": "http.response.start", "status": up.status, "headers": [(b"content-type", ctype)]})

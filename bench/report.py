@@ -224,6 +224,9 @@ def targets(res: Results, soak: dict[str, Any] | None) -> tuple[str, list[dict[s
             add(f"{t} req/s ≥ {goal:g} × {what} (c50)",
                 res.ratio(t, res.compare_of(t), "throughput", "c50", "rps"), goal, True, "×",
                 f"÷ {res.compare_of(t)}, same repetition")
+            add(f"{t} CPU/request ≤ {1 / goal:.3g} × {what} (c50)",
+                res.ratio(t, res.compare_of(t), "throughput", "c50", "gw_cpu_per_1k_s"), 1 / goal, False, "×",
+                f"÷ {res.compare_of(t)}, same repetition (robust to other load on the machine)")
     add("idle RSS ≤ 80 MB", res.sysinfo("llm-router", "rss_idle_mb"), 80, False, " MB", "after warm-up, idle")
     if soak and "rss_growth_pct" in soak:
         v = soak["rss_growth_pct"]

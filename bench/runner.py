@@ -35,6 +35,7 @@ class Plan:
     soak_sample_s: float = 10.0
     profile_s: float = 20.0
     quiet_limit_s: float = 180.0  # the longest wait for a quiet machine before a cell
+    max_attempts: int = MAX_ATTEMPTS  # runs of a cell while other processes take > FOREIGN_MAX_PCT
     # surface rows (Target.main False): the cells the issue's targets need, not the whole grid
     surface_lat: tuple[tuple[int, float], ...] | None = None  # default: the first of `lat`
     surface_tput_conc: tuple[int, ...] = (50,)
@@ -68,7 +69,9 @@ def upstream_count() -> int:
 class Cells:
     """Runs cells and keeps their results."""
 
-    def __init__(self, out: Path, upstream: procs.Server, quiet_limit: float = 180.0) -> None:
+    def __init__(self, out: Path, upstream: procs.Server, quiet_limit: float = 180.0,
+                 max_attempts: int = MAX_ATTEMPTS) -> None:
+        self.max_attempts = max_attempts
         self.out = out
         self.upstream = upstream
         self.quiet_limit = quiet_limit  # at most this long waiting for other processes before a cell
@@ -108,12 +111,12 @@ class Cells:
         run it again (up to MAX_ATTEMPTS) if other processes took CPU meanwhile."""
         up = [self.upstream.pid]
         waited = 0.0
-        for attempt in range(1, MAX_ATTEMPTS + 1):
+        for attempt in range(1, self.max_attempts + 1):
             w, _ = procs.wait_machine_quiet(gw + up, limit=self.quiet_limit)
             waited += w
             data = self._measured_once(gw, up, fn)
             foreign = data["res"]["foreign_core_pct"]
-            if foreign <= FOREIGN_MAX_PCT or attempt == MAX_ATTEMPTS:
+            if foreign <= FOREIGN_MAX_PCT or attempt == self.max_attempts:
                 break
             log(f"  (other processes used {foreign:.0f}% of a core during the cell: running it again)")
         data["res"].update(attempts=attempt, waited_for_quiet_s=waited)
@@ -256,7 +259,7 @@ def soak(plan: Plan, system: System, out: Path, upstream: procs.Server) -> dict[
     server.start()
     try:
         gw = server.pids()
-        procs.wait_machine_quiet(gw + [upstream.pid])
+        procs.wait_machine_quiet(gw + [upstream.pid], limit=plan.quiet_limit_s)
         by_name = {t.name: t for t in system.targets}
         mix = [cells._req(by_name["llm-router/openai"], False), cells._req(by_name["llm-router/anthropic"], False),
                cells._req(by_name["llm-router/chat"], False), cells._req(by_name["llm-router/openai"], True),
@@ -325,7 +328,7 @@ def profile(plan: Plan, system: System, out: Path, upstream: procs.Server) -> di
     server.start()
     try:
         cells.wrk(target, 50, plan.warmup_s)
-        procs.wait_machine_quiet([server.pid, upstream.pid])
+        procs.wait_machine_quiet([server.pid, upstream.pid], limit=plan.quiet_limit_s)
         load = threading.Thread(target=cells.wrk, args=(target, 50, 2 * plan.profile_s + 6), daemon=True)
         load.start()
         time.sleep(1.0)
