@@ -7,11 +7,8 @@ Every error response is rendered by ``api/errors.py``."""
 
 from __future__ import annotations
 
-import gc
 import ipaddress
 import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import Depends, FastAPI, Request
@@ -31,27 +28,14 @@ from llm_router.api.edge import EdgeMiddleware, HeaderLimits
 from llm_router.api.endpoint import DataPlaneEndpoint
 from llm_router.api.errors import error_response, surface_of, validation_error
 from llm_router.api.openapi import build_openapi
+from llm_router.api.services import Services, build_services
 from llm_router.api.surfaces import SurfaceRoute, routes
 from llm_router.api.ui import install_console
-from llm_router.api.wiring import admin_plane, policy_chain, secret
-from llm_router.cache.setup import CacheCollector, build_cache
-from llm_router.config.router_config import build_router_config
+from llm_router.api.wiring import secret
 from llm_router.config.settings import Settings
 from llm_router.errors import RouterError
-from llm_router.gateway import Gateway
 from llm_router.observability.logs import setup_logging
-from llm_router.observability.metrics import Metrics
 from llm_router.observability.observer import Observer
-from llm_router.observability.pricing import PriceTable
-from llm_router.observability.tracing import tracer_from_environment
-from llm_router.observability.usage import UsageLedger
-from llm_router.policies.base import PolicyChain
-from llm_router.providers.factory import ChatModelFactory
-from llm_router.providers.http import UpstreamClient
-from llm_router.routing.router import Router
-from llm_router.scaleout import build_scaleout
-from llm_router.storage.journal_service import build_journal
-from llm_router.storage.responses import ResponseStore
 
 log = logging.getLogger("llm_router")
 VERSION = "0.1.0"
@@ -65,84 +49,35 @@ def create_app(settings: Settings | None = None, config_path: str | None = None,
     settings = settings or Settings()
     if configure_logging:
         setup_logging(settings.llm_router_log_level, settings.llm_router_log_format)
-    config = build_router_config(settings, config_path or settings.llm_router_config)
-    http = UpstreamClient()
-    factory = ChatModelFactory(config.deployments, http)
-    router = Router(config, factory)
-    prices = PriceTable(config.prices)
-    scaleout = build_scaleout()  # None without LLM_ROUTER_REDIS_URL
-    plane = admin_plane(router, prices, scaleout)
-    chain = PolicyChain(policy_chain(settings, plane))
-    gateway = Gateway(router, capture_content=settings.llm_router_log_content, policies=chain)
-    if plane is not None:  # the Responses surface keeps responses in the same database
-        gateway.response_store = ResponseStore(plane.engine)
-    gateway.cache = build_cache(router)  # None unless a route or deployment has ``cache:``
-    journal = build_journal(plane.engine if plane else None, owners=plane.owners if plane else None)  # opt-in
-    if journal is not None:
-        router.before_attempt = journal.journal.intent
-
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await http.start()
-        await factory.start()
-        if plane is not None:
-            await plane.start()
-        if scaleout is not None:
-            await scaleout.start()
-        if journal is not None:
-            await journal.start()
-        gc.collect()
-        gc.freeze()  # start-up objects leave the collector's view: later collections stay cheap
-        log.info("llm-router ready; providers configured: %s", ", ".join(factory.available()) or "none")
-        try:
-            yield
-        finally:
-            if journal is not None:
-                await journal.close()
-            if scaleout is not None:
-                await scaleout.close()
-            if plane is not None:
-                await plane.close()
-            factory.close()
-            await http.close()
-            if gateway.cache is not None:
-                await gateway.cache.close()
-
-    app = RouterApp(title="llm-router", version=VERSION, lifespan=lifespan,
+    services = build_services(settings, config_path)
+    app = RouterApp(title="llm-router", version=VERSION, lifespan=services.lifespan,
                     docs_url=None, redoc_url=None, openapi_url=None)
-    app.state.settings = settings
-    app.state.gateway = gateway
-    app.state.policies = chain
-    app.state.metrics = Metrics()
-    if scaleout is not None:
-        app.state.metrics.registry.register(scaleout.collector())
-    if journal is not None:
-        app.state.metrics.registry.register(journal.collector())
-    if gateway.cache is not None:
-        app.state.metrics.registry.register(CacheCollector(gateway.cache))
-    app.state.ledger = UsageLedger()
-    app.state.admin_guard = AdminGuard(secret(settings.llm_router_admin_key),
-                                       secret(settings.llm_router_api_key))
-    app.state.admin = plane
-    observer = Observer(
-        app.state.metrics, prices, app.state.ledger,
-        deployment_price=factory.price_of,
-        circuit_state=router.health.state, tracer=tracer_from_environment(),
-        log_content=settings.llm_router_log_content,
-        sinks=((plane.usage_sink,) if plane is not None else ()) + ((journal.journal,) if journal else ()),
-    )
+    _set_state(app, services)
     surfaces = routes()
-    _add_surfaces(app, surfaces, gateway, chain, observer, settings)
+    _add_surfaces(app, surfaces, services)
     for module in (openai_compat.router, operations.router):
         app.include_router(module)
-    if plane is not None:
-        plane.install(app)
-        install_console(app, plane)  # console admin routes, viewer/session access, /ui/ pages
+    if services.plane is not None:
+        services.plane.install(app)
+        install_console(app, services.plane)  # console admin routes, viewer/session access, /ui/ pages
         app.include_router(responses_state.router)  # GET /v1/responses/{id}
     _add_openapi(app, surfaces)
     _add_error_handlers(app)
-    _add_middleware(app, settings, observer, surfaces)
+    _add_middleware(app, settings, services.observer, surfaces)
     return app
+
+
+def _set_state(app: FastAPI, services: Services) -> None:
+    """What the FastAPI routes read (``request.app.state``)."""
+    settings = services.settings
+    app.state.settings = settings
+    app.state.gateway = services.gateway
+    app.state.policies = services.chain
+    app.state.metrics = services.metrics
+    app.state.ledger = services.ledger
+    app.state.admin = services.plane
+    app.state.admin_guard = AdminGuard(secret(settings.llm_router_admin_key),
+                                       secret(settings.llm_router_api_key))
 
 
 class RouterApp(FastAPI):
@@ -159,12 +94,12 @@ class RouterApp(FastAPI):
         return ServerErrorMiddleware(app, handler=self.exception_handlers.get(Exception), debug=self.debug)
 
 
-def _add_surfaces(app: FastAPI, surfaces: tuple[SurfaceRoute, ...], gateway: Gateway,
-                  chain: PolicyChain, observer: Observer, settings: Settings) -> None:
-    max_body_bytes, body_timeout = settings.llm_router_max_body_bytes, settings.llm_router_body_timeout
+def _add_surfaces(app: FastAPI, surfaces: tuple[SurfaceRoute, ...], services: Services) -> None:
+    settings = services.settings
     for surface in surfaces:
-        endpoint = DataPlaneEndpoint(surface, gateway, chain, max_body_bytes, observer.cost_of,
-                                     body_timeout)
+        endpoint = DataPlaneEndpoint(surface, services.gateway, services.chain,
+                                     settings.llm_router_max_body_bytes, services.observer.cost_of,
+                                     settings.llm_router_body_timeout)
         app.router.routes.append(Route(surface.path, endpoint, methods=["POST"]))
         if surface.path.endswith("/"):  # the seed's /chat/ also answers as /chat
             app.router.routes.append(Route(surface.path.rstrip("/"), endpoint, methods=["POST"]))
