@@ -131,6 +131,9 @@ def test_fixed_replicas_and_inline_urls():
     assert deployment["spec"]["replicas"] == 3
     env = {e["name"]: e.get("value") for e in _container(documents)["env"]}
     assert env["LLM_ROUTER_REPLICAS"] == "3" and env["LLM_ROUTER_REDIS_URL"] == "redis://redis:6379/0"
+    assert env["LLM_ROUTER_DATABASE_URL"] == "postgresql://router@postgres/router"
+    defaults = {e["name"]: e.get("value") for e in _container(render(_values("defaults")))["env"]}
+    assert defaults["LLM_ROUTER_DATABASE_URL"].startswith("sqlite:////var/lib/llm-router/")  # a writable volume
     assert "LLM_ROUTER_JOURNAL_PATH" not in env and "LLM_ROUTER_CONFIG" not in env
 
 
