@@ -382,7 +382,10 @@ Collapsed stacks: `{rel}/profile-stream.txt`.
   ~800-byte `chat.completion`, or an SSE stream (role chunk, 30 content chunks, finish chunk, usage chunk
   with `stream_options.include_usage`, `data: [DONE]`); `POST /v1/messages` speaks Anthropic Messages (JSON,
   or message_start, content_block_start, content_block_delta ×30, content_block_stop, message_delta with
-  usage, message_stop). Chunk count and inter-chunk delay come from env (`UPSTREAM_CHUNKS`,
+  usage, message_stop); `POST /v1/responses` OpenAI Responses (a `response` object, or response.created,
+  in_progress, output_item/content_part added, output_text.delta ×30, the done events, response.completed
+  with usage); `POST /v1/embeddings` one 1536-dimension vector per input, float or base64. Chunk count and
+  inter-chunk delay come from env (`UPSTREAM_CHUNKS`,
   `UPSTREAM_CHUNK_DELAY_MS`), the query string (`?chunks=&delay=`) or `POST /_bench/config`; it counts
   requests and its own CPU is read from /proc around each cell.
 - **Throughput**: `wrk -t1 -cN -d{plan['tput_s']:g}s` with `bench/post.lua` (POST body from a file, extra
