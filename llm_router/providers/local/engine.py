@@ -204,6 +204,7 @@ class _Generation:
 
     def run(self, server: Any) -> None:
         """Generate; emits the text, then the last chunk (or the error)."""
+        _check_fits(self.job.arguments, self.engine.options.context_tokens)
         started = time.monotonic()
         body = {**DEFAULT_SAMPLING, **self.job.arguments, "stream": True,
                 "stream_options": {"include_usage": True}}
@@ -248,6 +249,22 @@ class _Generation:
             if choice.get("finish_reason") == "length":
                 self.finish = "length"
         return False
+
+
+# llama.cpp never runs with less context than this, whatever n_ctx says.
+MIN_CONTEXT_TOKENS = 256
+
+
+def _check_fits(arguments: dict[str, Any], context_tokens: int) -> None:
+    """Refuse, before llama.cpp sees it, a prompt that clearly cannot fit the context: at
+    4 characters a token, more tokens than the context holds. (Handing such a prompt to the
+    runtime was seen to hang its server thread when the machine was loaded; prompts near
+    the limit are still llama.cpp's own call, a 400 too.)"""
+    chars = sum(len(str(m.get("content") or "")) for m in arguments.get("messages") or ())
+    limit = max(context_tokens, MIN_CONTEXT_TOKENS)
+    if chars // 4 > limit:
+        raise InvalidRequest(f"The prompt (about {chars // 4} tokens) does not fit the local model's "
+                             f"context of {limit} tokens (LOCAL_CONTEXT_TOKENS).", "messages")
 
 
 def _error(error: Any) -> BaseException:
