@@ -9,8 +9,10 @@ seed's ``{"error": {"type", "message", "param"?}}``; ``anthropic``: ``{"type": "
 
 from __future__ import annotations
 
+import json
 import logging
 import math
+import re
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
 
@@ -205,9 +207,47 @@ def surface_of(request: Request) -> Surface:
 def parse_body(model: type[M], raw: bytes, status: int = 422, noun: str = "field") -> M:
     """Validate a JSON body: 400 if unreadable, ``status`` naming the offending field otherwise."""
     try:
-        return model.model_validate_json(raw)
+        body = model.model_validate_json(raw)
     except ValidationError as exc:
         raise _invalid(exc.errors(), status, noun) from None
+    reject_huge_integers(raw, status, noun)
+    return body
+
+
+# 19 digits in a row: the only bodies that may hold an integer JSON encoders can't carry.
+_LONG_DIGITS = re.compile(rb"\d{19}")
+_INT_RANGE = (-(2**63), 2**64)  # what orjson (and the providers' parsers) can encode
+
+
+def reject_huge_integers(raw: bytes, status: int = 400, noun: str = "field") -> None:
+    """Refuse a body holding an integer beyond 64 bits (a 30-digit ``maximum`` in a tool schema,
+    say), naming the field: it could not be sent on. A fast scan rules out almost every body;
+    only a body with a 19-digit run is decoded again (with arbitrary-precision integers)."""
+    if _LONG_DIGITS.search(raw) is None:
+        return
+    try:
+        data = json.loads(raw)
+    except (ValueError, RecursionError):
+        return  # the validator already judged the body readable; nothing more to say here
+    path = _huge_integer(data)
+    if path is not None:
+        field = ".".join(map(str, path)) or "body"
+        raise InvalidRequest(f"Invalid {noun} '{field}': integers beyond 64 bits are not supported.",
+                             field, status)
+
+
+def _huge_integer(data: Any) -> tuple[Any, ...] | None:
+    stack: list[tuple[tuple[Any, ...], Any]] = [((), data)]
+    while stack:
+        path, value = stack.pop()
+        if isinstance(value, dict):
+            stack.extend(((*path, k), v) for k, v in value.items())
+        elif isinstance(value, list):
+            stack.extend(((*path, i), v) for i, v in enumerate(value))
+        elif isinstance(value, int) and not isinstance(value, bool):
+            if not _INT_RANGE[0] <= value < _INT_RANGE[1]:
+                return path
+    return None
 
 
 def invalid_body(exc: ValidationError, status: int = 422, noun: str = "field") -> InvalidRequest:

@@ -10,7 +10,7 @@ from typing import Annotated, Any, Literal
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError, field_validator
 
-from llm_router.api.errors import invalid_body
+from llm_router.api.errors import invalid_body, reject_huge_integers
 from llm_router.errors import InvalidRequest
 from llm_router.messages import (
     ChatRequest,
@@ -157,6 +157,7 @@ def parse_request(raw: bytes) -> tuple[ChatCompletionIn, dict[str, Any]]:
         body = ChatCompletionIn.model_validate(data)
     except ValidationError as exc:
         raise invalid_body(exc, 400, "parameter") from None
+    reject_huge_integers(raw, 400, "parameter")  # orjson would have read it as a double
     extra = body.model_extra or {}
     for name in FORBIDDEN:
         if name in extra:

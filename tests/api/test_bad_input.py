@@ -61,19 +61,34 @@ async def test_a_number_json_cannot_carry_is_400(env):
     assert answer.json()["error"]["type"] == "invalid_request_error"
 
 
+HUGE = b"123456789012345678901234567890"
+BODIES = {
+    "/v1/chat/completions": (b'{"model":"%s","stream":%s,"messages":[{"role":"user","content":"x"}],"tools":['
+                             b'{"type":"function","function":{"name":"f","parameters":{"maximum":' + HUGE + b'}}}]}',
+                             "tools.0.function.parameters.maximum"),
+    "/v1/messages": (b'{"model":"%s","stream":%s,"max_tokens":9,"messages":[{"role":"user","content":"x"}],'
+                     b'"tools":[{"name":"f","input_schema":{"type":"object","maximum":' + HUGE + b'}}]}',
+                     "tools.0.input_schema.maximum"),
+    "/v1/responses": (b'{"model":"%s","stream":%s,"input":"x","tools":[{"type":"function","name":"f",'
+                      b'"parameters":{"type":"object","maximum":' + HUGE + b'}}]}',
+                      "tools.0.parameters.maximum"),
+}
+
+
+@pytest.mark.parametrize("path", list(BODIES))
 @pytest.mark.parametrize("provider", ["openai", "anthropic", "cohere"])
 @pytest.mark.parametrize("stream", [False, True])
-async def test_integers_beyond_64_bits_are_carried_as_numbers(env, fakes, provider, stream):
-    """The body is decoded once, by orjson, which reads an integer beyond 64 bits as the nearest
-    double: the request goes on (no 5xx) with that number in the tool schema."""
-    huge = (b'{"model":"%s","stream":%s,"messages":[{"role":"user","content":"x"}],"tools":[{"type":"function",'
-            b'"function":{"name":"f","parameters":{"type":"object","maximum":123456789012345678901234567890}}}]}'
-            % (provider.encode(), b"true" if stream else b"false"))
+async def test_integers_beyond_64_bits_are_400_naming_the_field(env, fakes, path, provider, stream):
+    """I7: a 30-digit integer in a tool schema could not be sent on (no JSON encoder here or at
+    the providers carries it): a 400 naming the field, on every surface, never a 500."""
+    template, field = BODIES[path]
+    body = template % (provider.encode(), b"true" if stream else b"false")
+    sent = len(fakes[provider].requests)
     async with app_client(env) as client:
-        answer = await client.post("/v1/chat/completions", content=huge,
-                                   headers={"content-type": "application/json"})
-    assert answer.status_code == 200, answer.text
-    assert "1.2345678901234568e+29" in str(fakes[provider].requests[-1].body)
+        answer = await client.post(path, content=body, headers={"content-type": "application/json"})
+    assert answer.status_code == 400, answer.text
+    assert field in answer.text
+    assert len(fakes[provider].requests) == sent  # nothing went upstream
 
 
 def _connect(url: str) -> socket.socket:
