@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import struct
+import time
 from collections.abc import Iterator
 
 import httpx
@@ -140,6 +141,9 @@ def test_bad_requests_are_400_naming_the_parameter(embed_gateway, servers, body,
 
 def test_usage_is_recorded_and_keys_stay_secret(client, servers, embed_gateway):
     client.embeddings.create(model=MODELS["cohere"], input=["one two three"])
+    deadline = time.monotonic() + 5  # the request line is logged once the response is over: poll
+    while "embeddings status=200" not in embed_gateway.log_text() and time.monotonic() < deadline:
+        time.sleep(0.02)
     log = embed_gateway.log_text()
     assert "embeddings status=200" in log and "tokens=3/0" in log
     for key in (*CANARY.values(), COMPAT_KEY):
