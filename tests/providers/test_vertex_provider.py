@@ -149,9 +149,9 @@ async def test_tokens_are_refreshed_ahead_in_the_background(gemini_fake: FakeVer
         await model.send_message(HI)  # uses the first token, and starts a refresh
         chat = [r for r in gemini_fake.requests if r.path != "/token"]
         assert chat[-1].headers["authorization"] == f"Bearer {first}"
-        refresh = tokens.pending
-        assert refresh is not None
-        await asyncio.wait_for(refresh, 5)
+        refresh = tokens.pending  # None when the background refresh is already over
+        if refresh is not None:
+            await asyncio.wait_for(refresh, 5)
         assert tokens.current != first and len(issuer.grants) == before + 2
     finally:
         issuer.lifetime = 3600.0
