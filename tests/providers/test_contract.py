@@ -163,7 +163,12 @@ async def test_error_classes(subject: Subject, stream: bool, case: int) -> None:
     cases = error_cases(subject.name)
     if case >= len(cases):
         pytest.skip(f"{subject.name} has no native overloaded status")
-    reply, expected = cases[case]
+    await check_error_class(subject, stream, *cases[case])
+
+
+async def check_error_class(subject: Subject, stream: bool, reply: Reply, expected: type[Exception]) -> None:
+    """The scripted error ``reply`` raises ``expected``, classified with the upstream status
+    (and Retry-After on a 429), whole or streamed."""
     subject.enqueue(reply)
     with pytest.raises(expected) as caught:
         if stream:

@@ -35,6 +35,7 @@ from tests.providers.test_contract import (  # the shared behaviour, run on thes
     Subject,
     _for,
     ask,
+    check_error_class,
     collect,
     http,
     test_cut_stream_after_content_raises_after_what_came,
@@ -124,19 +125,7 @@ def error_cases(name: str) -> list[tuple[Reply, type[ProviderError]]]:
 @pytest.mark.parametrize("stream", [False, True])
 @pytest.mark.parametrize("case", range(5))
 async def test_error_classes(subject: Subject, stream: bool, case: int) -> None:
-    reply, expected = error_cases(subject.name)[case]
-    subject.enqueue(reply)
-    with pytest.raises(expected) as caught:
-        if stream:
-            await collect(subject.model, ask())
-        else:
-            await subject.model.send_message(_for(subject.model, ask()))
-    error = caught.value
-    assert error.provider == subject.model.provider and error.status == reply.status
-    if reply.status == 429:
-        assert error.retry_after == 7.0 and error.retryable
-    if reply.status == 400:
-        assert "messages: bad" in error.message
+    await check_error_class(subject, stream, *error_cases(subject.name)[case])
 
 
 async def test_key_is_in_a_header_only(subject: Subject) -> None:
