@@ -4,7 +4,7 @@ content filter, errors, canary key."""
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 
 import pytest
 from pydantic import SecretStr
@@ -34,14 +34,6 @@ def fake() -> Iterator[FakeAzure]:
     server = FakeAzure(api_key=CANARY).start()
     yield server
     server.stop()
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[UpstreamClient]:
-    client = UpstreamClient()
-    await client.start()
-    yield client
-    await client.close()
 
 
 def model_for(fake: FakeAzure, http: UpstreamClient, suffix: str = "", deployment: str = "gpt-4o",

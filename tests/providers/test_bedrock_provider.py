@@ -4,7 +4,7 @@ text, stream, tools, usage, errors, credentials from botocore's chain, canary se
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 
 import pytest
 from pydantic import SecretStr
@@ -54,14 +54,6 @@ def aws_env(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:  # type: ignore[
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[UpstreamClient]:
-    client = UpstreamClient()
-    await client.start()
-    yield client
-    await client.close()
 
 
 def model_for(fake: FakeBedrock, http: UpstreamClient, key: str | None = None, model: str = PROFILE) -> BedrockChatModel:

@@ -5,7 +5,6 @@ installed and is skipped otherwise."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import pytest
@@ -55,14 +54,6 @@ class Subject:
     @property
     def requests(self) -> list[object]:
         return self.fake.requests  # type: ignore[attr-defined,no-any-return]
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[UpstreamClient]:
-    client = UpstreamClient()
-    await client.start()
-    yield client
-    await client.close()
 
 
 @pytest.fixture(params=list(HTTP_PROVIDERS))

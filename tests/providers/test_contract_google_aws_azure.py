@@ -37,7 +37,6 @@ from tests.providers.test_contract import (  # the shared behaviour, run on thes
     ask,
     check_error_class,
     collect,
-    http,
     test_cut_stream_after_content_raises_after_what_came,
     test_in_band_error_after_content,
     test_malformed_body,
@@ -45,7 +44,7 @@ from tests.providers.test_contract import (  # the shared behaviour, run on thes
     test_usage,
 )
 
-__all__ = ["http", "test_cut_stream_after_content_raises_after_what_came", "test_in_band_error_after_content",
+__all__ = ["test_cut_stream_after_content_raises_after_what_came", "test_in_band_error_after_content",
            "test_malformed_body", "test_stream", "test_usage"]
 
 KEYS = {"gemini": "AIza-contract-Kq2Zx9PL", "azure": "az-contract-7Hq2Zx9P", "bedrock": "ABSK-contract-Rt8Vw",

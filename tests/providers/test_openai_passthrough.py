@@ -4,7 +4,6 @@ the client's own Chat Completions body goes upstream as it is (only ``model`` re
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from dataclasses import replace
 
 import pytest
@@ -13,7 +12,6 @@ from pydantic import SecretStr
 from llm_router.config.deployment import Deployment, Timeouts
 from llm_router.messages import ChatRequest, Message, WireBody
 from llm_router.providers.anthropic.chat_model import AnthropicChatModel
-from llm_router.providers.http import UpstreamClient
 from llm_router.providers.openai.chat_model import OpenAIChatModel, OpenAICompatibleChatModel
 from tests.conftest import CANARY
 from tests.fakes import Reply
@@ -21,14 +19,6 @@ from tests.fakes import Reply
 CLIENT_BODY = {"model": "smart", "messages": [{"role": "user", "content": "hi"}],
                "max_completion_tokens": 20, "logit_bias": {"50256": -100}, "metadata": {"k": "v"},
                "stream": False}
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[UpstreamClient]:
-    client = UpstreamClient()
-    await client.start()
-    yield client
-    await client.close()
 
 
 def model_for(cls, fakes, http, model="gpt-4.1-mini"):  # type: ignore[no-untyped-def]

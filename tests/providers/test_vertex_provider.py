@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -70,14 +70,6 @@ def service_account(gemini_fake: FakeVertex, private_key: str, tmp_path: Path,
     monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(path))
     monkeypatch.delenv("GOOGLE_CLOUD_PROJECT", raising=False)
     return path
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[UpstreamClient]:
-    client = UpstreamClient()
-    await client.start()
-    yield client
-    await client.close()
 
 
 def deployment(fake: object, provider: str, model: str, location: str, key: str | None = None,
