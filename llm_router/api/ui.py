@@ -122,20 +122,29 @@ def _session_body(access: ConsoleAccess, session: Session) -> dict[str, Any]:
             "expires_at": session.expires}
 
 
+class _Assets:
+    """The console's files, read once, served with an ETag."""
+
+    def __init__(self) -> None:
+        self.bodies = _asset_bytes()
+        self.etags = {name: '"' + hashlib.sha256(body).hexdigest()[:16] + '"'
+                      for name, body in self.bodies.items()}
+
+    def serve(self, name: str, request: Request) -> Response:
+        """One file (304 when the client has it); 404 for anything else."""
+        if name not in self.bodies or (name == "index.html" and request.url.path.endswith(".html")):
+            raise NotFound(f"No console file '{name[:60]}'.")
+        headers = {**SECURITY_HEADERS, "etag": self.etags[name],
+                   "cache-control": "no-cache" if name != "index.html" else "no-store"}
+        if request.headers.get("if-none-match") == self.etags[name]:
+            return Response(status_code=304, headers=headers)
+        return Response(self.bodies[name], media_type=ASSETS[name], headers=headers)
+
+
 def console_router(path: str, access: ConsoleAccess) -> APIRouter:
     """The pages, their assets and the session routes, under ``path``."""
-    assets = _asset_bytes()
-    etags = {name: '"' + hashlib.sha256(body).hexdigest()[:16] + '"' for name, body in assets.items()}
+    assets = _Assets()
     router = APIRouter(prefix=path, include_in_schema=False)
-
-    def asset(name: str, request: Request) -> Response:
-        if name not in assets or (name == "index.html" and request.url.path.endswith(".html")):
-            raise NotFound(f"No console file '{name[:60]}'.")
-        headers = {**SECURITY_HEADERS, "etag": etags[name],
-                   "cache-control": "no-cache" if name != "index.html" else "no-store"}
-        if request.headers.get("if-none-match") == etags[name]:
-            return Response(status_code=304, headers=headers)
-        return Response(assets[name], media_type=ASSETS[name], headers=headers)
 
     @router.get("")
     async def bare() -> Response:
@@ -143,11 +152,18 @@ def console_router(path: str, access: ConsoleAccess) -> APIRouter:
 
     @router.get("/")
     async def index(request: Request) -> Response:
-        return asset("index.html", request)
+        return assets.serve("index.html", request)
 
     @router.get("/assets/{name}")
     async def static(name: str, request: Request) -> Response:
-        return asset(name, request)
+        return assets.serve(name, request)
+
+    _add_session_routes(router, path, access)
+    return router
+
+
+def _add_session_routes(router: APIRouter, path: str, access: ConsoleAccess) -> None:
+    """``/session`` (who is signed in, or a login CSRF token), ``/login`` and ``/logout``."""
 
     @router.get("/session")
     async def session(request: Request) -> Response:
@@ -193,5 +209,3 @@ def console_router(path: str, access: ConsoleAccess) -> APIRouter:
         response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="strict",
                                secure=_secure(request))
         return response
-
-    return router
