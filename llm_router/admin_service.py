@@ -24,8 +24,9 @@ from llm_router.api.admin_schema import (
     TeamPatch,
 )
 from llm_router.errors import InvalidRequest, PermissionDenied
-from llm_router.policies.auth import Authenticator, credential
+from llm_router.policies.auth import Authenticator
 from llm_router.policies.budget import period_bounds
+from llm_router.policies.gateway_key import credential
 from llm_router.storage.keysecrets import KeyHasher, display_key, generate_key
 from llm_router.storage.ledger import Ledger
 from llm_router.storage.records import (

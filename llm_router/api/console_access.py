@@ -22,7 +22,7 @@ from typing import Literal
 from starlette.requests import Request
 
 from llm_router.errors import PermissionDenied, Unauthorized
-from llm_router.policies.auth import credential
+from llm_router.policies.gateway_key import credential
 from llm_router.storage.repository import Actor
 
 Role = Literal["admin", "viewer"]

@@ -22,7 +22,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from sqlalchemy.exc import SQLAlchemyError
-from starlette.datastructures import Headers
 
 from llm_router.errors import Overloaded, Unauthorized
 from llm_router.policies.base import Principal
@@ -109,25 +108,6 @@ class AuthCache:
     def _drop(self, match: Callable[[_Entry], bool]) -> None:
         for key_hash in [h for h, e in self._entries.items() if match(e)]:
             del self._entries[key_hash]
-
-
-def credential(headers: Headers, allow_x_api_key: bool = True) -> str:
-    """The one credential of a request: ``Authorization: Bearer`` or ``x-api-key``."""
-    values = headers.getlist("authorization")
-    if len(values) > 1:
-        raise Unauthorized("More than one Authorization header.")
-    if values:
-        scheme, _, token = values[0].partition(" ")
-        token = token.strip()
-        if scheme.lower() != "bearer" or not token:
-            raise Unauthorized("The Authorization header must be 'Bearer <key>'.")
-        return token
-    keys = headers.getlist("x-api-key") if allow_x_api_key else []
-    if len(keys) > 1:
-        raise Unauthorized("More than one x-api-key header.")
-    if keys and keys[0].strip():
-        return keys[0].strip()
-    raise Unauthorized("Missing API key: send 'Authorization: Bearer <key>'.")
 
 
 class Authenticator:

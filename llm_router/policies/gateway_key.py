@@ -15,7 +15,7 @@ from starlette.datastructures import Headers
 from llm_router.errors import InvalidRequest, Unauthorized
 from llm_router.policies.base import BasePolicy, Principal, RequestContext
 
-__all__ = ["BodyLimitPolicy", "GatewayKeyPolicy", "presented_key", "too_large"]
+__all__ = ["BodyLimitPolicy", "GatewayKeyPolicy", "credential", "presented_key", "too_large"]
 
 
 def too_large(limit: int) -> InvalidRequest:
@@ -24,19 +24,31 @@ def too_large(limit: int) -> InvalidRequest:
                           "(LLM_ROUTER_MAX_BODY_BYTES).", None, 413, "request_too_large")
 
 
+def credential(headers: Headers, allow_x_api_key: bool = True) -> str:
+    """The one credential of a request: ``Authorization: Bearer`` or ``x-api-key``. Raises
+    Unauthorized when it is missing or the headers are ambiguous."""
+    values = headers.getlist("authorization")
+    if len(values) > 1:
+        raise Unauthorized("More than one Authorization header.")
+    if values:
+        scheme, _, token = values[0].partition(" ")
+        token = token.strip()
+        if scheme.lower() != "bearer" or not token:
+            raise Unauthorized("The Authorization header must be 'Bearer <key>'.")
+        return token
+    keys = headers.getlist("x-api-key") if allow_x_api_key else []
+    if len(keys) > 1:
+        raise Unauthorized("More than one x-api-key header.")
+    if keys and keys[0].strip():
+        return keys[0].strip()
+    raise Unauthorized("Missing API key: send 'Authorization: Bearer <key>'.")
+
+
 def presented_key(headers: Headers) -> str | None:
-    """The key the client presents (Bearer token or ``x-api-key``), or None.
-    Raises Unauthorized when the headers are ambiguous."""
-    auth = headers.getlist("authorization")
-    api_key = headers.getlist("x-api-key")
-    if len(auth) > 1 or len(api_key) > 1:
-        raise Unauthorized("More than one Authorization or x-api-key header.")
-    if auth:
-        scheme, _, token = auth[0].partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
-            raise Unauthorized("Authorization must be 'Bearer <key>'.")
-        return token.strip()
-    return api_key[0].strip() if api_key else None
+    """The key the client presents, or None when it sends neither header (see ``credential``)."""
+    if "authorization" not in headers and "x-api-key" not in headers:
+        return None
+    return credential(headers)
 
 
 class GatewayKeyPolicy(BasePolicy):

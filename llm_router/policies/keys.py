@@ -11,8 +11,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 
 from llm_router.errors import PermissionDenied
-from llm_router.policies.auth import Authenticator, VirtualAuth, credential
+from llm_router.policies.auth import Authenticator, VirtualAuth
 from llm_router.policies.base import BasePolicy, Principal, RequestContext
+from llm_router.policies.gateway_key import credential
 from llm_router.storage.usage_sink import RequestOwners
 
 #: For a model name, what it stands for: one entry per deployment it may reach, each with
