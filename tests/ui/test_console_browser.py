@@ -244,6 +244,9 @@ def test_keyboard_alone_reaches_every_control(page: Page, console: Console):
     go(page, console, "#/teams", "Teams")
     page.reload()  # a fresh page: focus starts at the top
     expect(page.get_by_role("heading", name="Teams", exact=True)).to_be_visible()
+    # The page renders its controls after its data arrives: Tab only once they are there.
+    expect(page.get_by_role("button", name="Create team")).to_be_visible()
+    page.wait_for_load_state("networkidle")
     page.keyboard.press("Tab")
     expect(page.get_by_role("link", name="Skip to content")).to_be_focused()
     page.keyboard.press("Enter")
