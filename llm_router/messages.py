@@ -105,6 +105,17 @@ class WireBody:
 
 
 @dataclass(frozen=True, slots=True)
+class Reasoning:
+    """A reasoning ("thinking") setting: ``effort`` a level (``none``, ``minimal``, ``low``,
+    ``medium``, ``high``, ``xhigh``; ``none`` turns it off) and, when the client gave one, an exact
+    ``budget_tokens``. Providers that take a token budget use it; those that take levels, the effort
+    (``providers/reasoning.py``)."""
+
+    effort: str
+    budget_tokens: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class ChatRequest:
     """A provider-neutral chat request; ``model`` is the upstream model name."""
 
@@ -123,6 +134,9 @@ class ChatRequest:
     response_format: ResponseFormat | None = None
     include_usage: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
+    #: The reasoning setting of a surface that has one as a field (Anthropic's ``thinking``); the
+    #: OpenAI surfaces' ``reasoning_effort`` stays in ``extra``.
+    reasoning: Reasoning | None = None
     #: The client's body, when the surface keeps it for a same-format pass-through.
     origin: WireBody | None = None
 
