@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable
 
 from llm_router.config.deployment import Price
+from llm_router.observability.logs import direct_hand_off
 from llm_router.observability.metrics import Metrics
 from llm_router.observability.pricing import PriceTable
 from llm_router.observability.state import RequestState
@@ -15,6 +16,8 @@ from llm_router.observability.tracing import Tracer
 from llm_router.observability.usage import UsageLedger, UsageRecord, UsageSink, build_record
 
 request_log = logging.getLogger("llm_router.request")
+REQUEST_LINE = ("request %s %s status=%d route=%s deployment=%s attempts=%d tokens=%d/%d cost=%s "
+                "latency=%.3fs error=%s")
 
 
 class Observer:
@@ -67,13 +70,18 @@ class Observer:
         return record
 
     def _log(self, state: RequestState, record: UsageRecord) -> None:
-        fields = record.as_dict()
-        if self.log_content:
-            fields["prompt"] = state.prompt
-            fields["completion"] = "".join(state.completion)
         level = logging.WARNING if record.status >= 500 else logging.INFO
-        request_log.log(
-            level, "request %s %s status=%d route=%s deployment=%s attempts=%d tokens=%d/%d cost=%s "
-            "latency=%.3fs error=%s", record.request_id, record.surface, record.status, record.route,
-            record.deployment, record.attempts, record.input_tokens, record.output_tokens, record.cost_usd,
-            record.latency, record.error_type, extra=fields)
+        if not request_log.isEnabledFor(level):
+            return
+        fields: UsageRecord | dict[str, object] = record
+        if self.log_content:
+            fields = record.as_dict() | {"prompt": state.prompt, "completion": "".join(state.completion)}
+        args = (record.request_id, record.surface, record.status, record.route, record.deployment,
+                record.attempts, record.input_tokens, record.output_tokens, record.cost_usd,
+                record.latency, record.error_type)
+        hand_off = direct_hand_off(request_log, level)
+        if hand_off is not None:  # the usual case: a line for the writer thread, no LogRecord
+            hand_off.put_line(level, request_log.name, REQUEST_LINE, args, fields)
+            return
+        extra = fields if isinstance(fields, dict) else fields.as_dict()
+        request_log.log(level, REQUEST_LINE, *args, extra=extra)
