@@ -117,6 +117,10 @@ def _bedrock_reasoning(value: Any, request: ChatRequest) -> Action:
     return "mapped" if anthropic_thinking_budget(request) is not None else "dropped"
 
 
+def _gemini_reasoning(value: Any, request: ChatRequest) -> Action:
+    return "mapped" if gemini_thinks(request.model) else "dropped"
+
+
 _UNTAGGED: dict[str, Rule] = {  # request tags and tiers that change nothing in the answer
     "metadata": always("dropped", "request tagging"),
     "safety_identifier": always("dropped", "abuse-monitoring id"),
@@ -126,8 +130,9 @@ _UNTAGGED: dict[str, Rule] = {  # request tags and tiers that change nothing in 
 }
 _GEMINI: Mapping[str, Rule] = MappingProxyType({
     **_COMMON, **_UNTAGGED,
-    "reasoning_effort": always("mapped", "→ thinkingConfig: thinkingBudget per level (thinkingLevel on "
-                                         "Gemini 3), thought summaries returned as reasoning"),
+    "reasoning_effort": Rule(_gemini_reasoning, "→ thinkingConfig: thinkingBudget per level (thinkingLevel "
+                                                "on Gemini 3), thought summaries returned as reasoning; "
+                                                "dropped on Gemini 1.x/2.0"),
     "seed": always("mapped", "→ generationConfig.seed"),
     "frequency_penalty": always("mapped", "→ generationConfig.frequencyPenalty"),
     "presence_penalty": always("mapped", "→ generationConfig.presencePenalty"),
@@ -259,11 +264,13 @@ def effort(request: ChatRequest) -> str | None:
 
 
 def anthropic_thinking_budget(request: ChatRequest) -> int | None:
-    """Anthropic's thinking budget for the request's ``reasoning_effort``, or None where thinking
+    """Anthropic's thinking budget for the request's reasoning setting (``ChatRequest.reasoning``:
+    its exact budget, else its level's; or ``reasoning_effort``'s level), or None where thinking
     cannot be turned on: a forced tool choice, a temperature other than 1 or a top_p under 0.95
     (Anthropic refuses those with thinking), or a conversation ending in a tool result (Anthropic
-    wants the earlier turn's signed thinking block back, which an OpenAI client does not keep)."""
-    level = effort(request)
+    wants the earlier turn's signed thinking block back, which a translated request does not keep)."""
+    setting = request.reasoning
+    level = setting.effort if setting is not None else effort(request)
     if level is None or level == "none":
         return None
     choice = request.tool_choice
@@ -273,7 +280,25 @@ def anthropic_thinking_budget(request: ChatRequest) -> int | None:
         return None
     if request.messages and request.messages[-1].role == "tool":
         return None
-    return ANTHROPIC_THINKING_BUDGET[level]
+    if setting is not None and setting.budget_tokens is not None:
+        return setting.budget_tokens
+    return ANTHROPIC_THINKING_BUDGET.get(level, ANTHROPIC_THINKING_BUDGET["medium"])
+
+
+def thinking_max_tokens(request: ChatRequest, budget: int, default: int) -> int:
+    """``max_tokens`` with thinking on. An Anthropic client's own ``max_tokens`` already counts the
+    thinking (it must exceed the budget) and is kept; an OpenAI client's cap is for the answer,
+    so the budget is added to it (or to ``default``)."""
+    cap = request.max_tokens
+    if request.reasoning is not None and cap is not None and cap > budget:
+        return cap
+    return budget + (cap or default)
+
+
+def gemini_thinks(model: str) -> bool:
+    """Whether a Gemini model takes ``thinkingConfig``: not 1.x, 2.0 or Gemma; 2.5, 3 and aliases do."""
+    name = model.lower().removeprefix("models/")
+    return not name.startswith(("gemini-1", "gemini-2.0", "gemma"))
 
 
 def cohere_takes_thinking(model: str) -> bool:

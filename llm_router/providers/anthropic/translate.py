@@ -109,7 +109,7 @@ def request_to_body(request: ChatRequest, stream: bool, drop_unsupported: bool =
     budget = params.anthropic_thinking_budget(request)
     if budget is not None:
         body["thinking"] = {"type": "enabled", "budget_tokens": budget}
-        body["max_tokens"] = budget + (request.max_tokens or DEFAULT_MAX_TOKENS)
+        body["max_tokens"] = params.thinking_max_tokens(request, budget, DEFAULT_MAX_TOKENS)
     if system:
         body["system"] = system
     if stream:

@@ -181,7 +181,7 @@ def _model_fields(request: ChatRequest, config: dict[str, Any]) -> dict[str, Any
     budget = params.anthropic_thinking_budget(request) if "anthropic." in request.model else None
     if budget is not None:
         fields["thinking"] = {"type": "enabled", "budget_tokens": budget}
-        config["maxTokens"] = budget + (request.max_tokens or DEFAULT_MAX_TOKENS)
+        config["maxTokens"] = params.thinking_max_tokens(request, budget, DEFAULT_MAX_TOKENS)
     return fields
 
 

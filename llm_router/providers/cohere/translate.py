@@ -24,7 +24,7 @@ from llm_router.messages import (
     ToolCallDelta,
     Usage,
 )
-from llm_router.providers import params
+from llm_router.providers import params, reasoning
 from llm_router.providers.events import EventTranslator, as_dict, as_int, as_opt_str, as_str
 from llm_router.providers.sse import SSEEvent
 
@@ -118,14 +118,11 @@ def _format_instruction(request: ChatRequest) -> str:
 
 
 def _thinking_to_wire(request: ChatRequest, body: dict[str, Any]) -> None:
-    """``reasoning_effort`` → ``thinking`` on Cohere's reasoning models (``none``: disabled)."""
-    level = params.effort(request)
-    if level is None or not params.cohere_takes_thinking(request.model):
-        return
-    if level == "none":
-        body["thinking"] = {"type": "disabled"}
-    else:
-        body["thinking"] = {"type": "enabled", "token_budget": params.COHERE_THINKING_BUDGET[level]}
+    """The reasoning setting → ``thinking`` on Cohere's reasoning models (``none``: disabled;
+    ``token_budget`` the client's exact budget, else its level's)."""
+    thinking = reasoning.cohere_thinking(request.model, reasoning.requested(request))
+    if thinking is not None:
+        body["thinking"] = thinking
 
 
 def first_call_only(request: ChatRequest, response: ChatResponse) -> ChatResponse:

@@ -23,14 +23,9 @@ from llm_router.messages import (
     ToolCall,
     Usage,
 )
-from llm_router.providers import params
+from llm_router.providers import params, reasoning
 from llm_router.providers.events import as_dict, as_int, as_list, as_opt_str, as_str
 
-#: Gemini 2.x ``thinkingBudget`` (tokens) per OpenAI ``reasoning_effort``.
-THINKING_BUDGET = {"none": 0, "minimal": 512, "low": 1024, "medium": 8192, "high": 24576, "xhigh": 32768}
-#: Gemini 3 ``thinkingLevel`` per ``reasoning_effort``.
-THINKING_LEVEL = {"none": "MINIMAL", "minimal": "MINIMAL", "low": "LOW", "medium": "MEDIUM",
-                  "high": "HIGH", "xhigh": "HIGH"}
 #: The thought signature of a Gemini 3 function call travels inside our tool-call id,
 #: so that the client sends it back with the id and Gemini gets it on the next turn.
 SIGNATURE_SEPARATOR = "__thought__"
@@ -183,24 +178,10 @@ def generation_config(request: ChatRequest) -> dict[str, Any]:
         config["responseMimeType"] = "application/json"
         if fmt.type == "json_schema" and fmt.schema:
             config["responseJsonSchema"] = fmt.schema
-    thinking = thinking_config(request.model, request.extra.get("reasoning_effort"))
+    thinking = reasoning.gemini_thinking(request.model, reasoning.requested(request))
     if thinking is not None:
         config["thinkingConfig"] = thinking
     return config
-
-
-def thinking_config(model: str, effort: Any) -> dict[str, Any] | None:
-    """``thinkingConfig`` for an OpenAI ``reasoning_effort``: ``thinkingLevel`` on Gemini 3,
-    ``thinkingBudget`` (tokens, table above) on earlier models."""
-    if effort is None:
-        return None
-    if effort not in THINKING_BUDGET:
-        choices = ", ".join(THINKING_BUDGET)
-        raise InvalidRequest(f"reasoning_effort must be one of {choices}.", "reasoning_effort")
-    shown = {"includeThoughts": True} if effort != "none" else {}  # summaries come back as reasoning
-    if model.removeprefix("models/").startswith("gemini-3"):
-        return {"thinkingLevel": THINKING_LEVEL[effort], **shown}
-    return {"thinkingBudget": THINKING_BUDGET[effort], **shown}
 
 
 def _tools_to_wire(request: ChatRequest, body: dict[str, Any]) -> None:
