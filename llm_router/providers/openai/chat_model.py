@@ -15,6 +15,7 @@ from typing import Any
 import orjson
 
 from llm_router.messages import ChatChunk, ChatRequest, ChatResponse
+from llm_router.providers import reasoning
 from llm_router.providers.base import HTTPChatModel
 from llm_router.providers.openai import responses, translate
 
@@ -35,7 +36,9 @@ class OpenAIChatModel(HTTPChatModel):
     def build_body(self, request: ChatRequest, stream: bool) -> dict[str, Any]:
         origin = request.origin
         if origin is None or origin.format != "openai":
-            return translate.request_to_body(request, stream, self.max_tokens_field)
+            body = translate.request_to_body(request, stream, self.max_tokens_field)
+            row = self.deployment.spec_name or self.provider
+            return {**body, **(reasoning.openai_fields(row, request) or {})}
         return translate.passthrough_body(origin.body, request.model, stream, self.max_tokens_field)
 
     async def send_message(self, request: ChatRequest) -> ChatResponse:

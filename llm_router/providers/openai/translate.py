@@ -167,7 +167,15 @@ def response_from_body(body: dict[str, Any]) -> ChatResponse:
         finish_reason=FINISH_REASONS.get(choice.get("finish_reason") or "stop", "other"),
         usage=usage_from_wire(body.get("usage")),
         tool_calls=calls,
+        reasoning=reasoning_text(message),
     )
+
+
+def reasoning_text(message: dict[str, Any]) -> str:
+    """The visible reasoning OpenAI-compatible hosts return beside ``content``: ``reasoning_content``
+    (DeepSeek, vLLM, Qwen) or ``reasoning`` (OpenRouter, Ollama, Groq)."""
+    value = message.get("reasoning_content") or message.get("reasoning")
+    return value if isinstance(value, str) else ""
 
 
 def error_from_body(body: Any) -> tuple[str | None, str]:
@@ -214,9 +222,10 @@ class OpenAIStreamTranslator(EventTranslator):
             calls = tuple(_call_delta(as_dict(c)) for c in as_list(delta.get("tool_calls")))
             if choice.get("finish_reason"):
                 self.finish_reason = FINISH_REASONS.get(as_str(choice["finish_reason"]), "other")
-            text = as_str(delta.get("content"))
-            if text or calls:
-                out.append(ChatChunk(text=text, tool_calls=calls, id=self.id, model=self.model))
+            text, thought = as_str(delta.get("content")), reasoning_text(delta)
+            if text or calls or thought:
+                out.append(ChatChunk(text=text, tool_calls=calls, id=self.id, model=self.model,
+                                     reasoning=thought))
         return out
 
 
