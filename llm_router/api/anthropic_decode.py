@@ -4,15 +4,22 @@ The client's body is kept as ``origin = WireBody("anthropic", body, raw, headers
 Anthropic deployment sends it upstream as it came. Every other provider gets the canonical
 request, which cannot say everything Messages can; what it loses is listed in ``dropped``
 (sent as ``x-llm-router-dropped-params``): ``cache_control`` (their prompt caching is
-automatic), thinking blocks of earlier turns and the ``thinking`` setting, ``top_k``, server
-tools, non-text documents, and fields we do not model (``context_management``...).
+automatic), thinking blocks of earlier turns, ``top_k``, server tools, non-text documents, and
+fields we do not model (``context_management``...).
+
+The ``thinking`` setting becomes ``ChatRequest.reasoning`` (``providers/reasoning.py`` maps it per
+model): ``enabled`` keeps its exact ``budget_tokens`` and gets the level of that budget (up to
+2048 ``low``, up to 8192 ``medium``, more ``high``); ``adaptive`` the level of
+``output_config.effort`` (``max`` is ``xhigh``; none given: ``medium``); ``disabled`` the level
+``none``. It is listed as dropped only on a deployment whose model cannot take it
+(:meth:`Decoded.dropped_on`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from pydantic import BaseModel
@@ -29,6 +36,7 @@ from llm_router.api.anthropic_schema import (
     TextBlock,
     TextSource,
     ThinkingBlock,
+    ThinkingParam,
     ToolChoiceParam,
     ToolParam,
     ToolResultBlock,
@@ -41,6 +49,7 @@ from llm_router.messages import (
     ContentPart,
     ImagePart,
     Message,
+    Reasoning,
     ResponseFormat,
     TextPart,
     Tool,
@@ -48,6 +57,10 @@ from llm_router.messages import (
     ToolChoice,
     WireBody,
 )
+from llm_router.providers import reasoning
+
+if TYPE_CHECKING:
+    from llm_router.config.deployment import Deployment
 
 #: Client headers an Anthropic upstream gets as they came; no other provider sees them.
 FORWARDED_HEADERS = ("anthropic-beta", "anthropic-version")
@@ -63,6 +76,14 @@ class Decoded:
 
     request: ChatRequest
     dropped: tuple[str, ...]
+
+    def dropped_on(self, deployment: Deployment) -> tuple[str, ...]:
+        """What the deployment loses: ``dropped``, and ``thinking`` when its model cannot take
+        the reasoning setting."""
+        request = replace(self.request, model=deployment.model)
+        if reasoning.dropped(deployment.spec_name or deployment.provider, deployment.provider, request):
+            return (*self.dropped, "thinking")
+        return self.dropped
 
 
 class _Drops:
@@ -106,6 +127,7 @@ def decode(body: CountTokensIn, raw: bytes, headers: Mapping[str, str]) -> Decod
         parallel_tool_calls=_parallel(body.tool_choice),
         response_format=_response_format(body.model_extra or {}),
         include_usage=True,
+        reasoning=_reasoning(body.thinking, body.model_extra or {}),
         origin=WireBody("anthropic", orjson.loads(raw), raw, forwarded_headers(headers)),
     )
     return Decoded(request, tuple(drops.names))
@@ -114,15 +136,29 @@ def decode(body: CountTokensIn, raw: bytes, headers: Mapping[str, str]) -> Decod
 def _note_unmapped(body: CountTokensIn, drops: _Drops) -> None:
     if getattr(body, "top_k", None) is not None:
         drops.add("top_k")
-    if body.thinking is not None and body.thinking.type != "disabled":
-        drops.add("thinking")
+    adaptive = body.thinking is not None and body.thinking.type == "adaptive"
     for name in body.model_extra or {}:
         if name == "output_config":
-            effort = (body.model_extra or {})[name]
-            if isinstance(effort, dict) and set(effort) - {"format"}:
+            config = (body.model_extra or {})[name]
+            if isinstance(config, dict) and set(config) - {"format"} - ({"effort"} if adaptive else set()):
                 drops.add("output_config.effort")
         elif name not in MAPPED:
             drops.add(name)
+
+
+def _reasoning(thinking: ThinkingParam | None, extra: dict[str, Any]) -> Reasoning | None:
+    """``thinking`` as the canonical reasoning setting (see the module's docstring)."""
+    if thinking is None:
+        return None
+    if thinking.type == "disabled":
+        return Reasoning("none")
+    if thinking.type == "adaptive":
+        config = extra.get("output_config")
+        effort = config.get("effort") if isinstance(config, dict) else None
+        return Reasoning(reasoning.ANTHROPIC_EFFORTS.get(effort, "medium") if isinstance(effort, str)
+                         else "medium")
+    budget = thinking.budget_tokens
+    return Reasoning(reasoning.level_for_budget(budget) if budget else "medium", budget or None)
 
 
 def _system(system: str | list[TextBlock] | None, drops: _Drops) -> list[Message]:

@@ -34,9 +34,10 @@ DROPPED_HEADER = "x-llm-router-dropped-params"
 
 def _headers(ctx: RequestContext, outcome: Outcome, decoded: Decoded) -> dict[str, str]:
     """Our headers; what the canonical request left out joins any other dropped names."""
-    if decoded.dropped and outcome.deployment.provider != "anthropic":
+    dropped = decoded.dropped_on(outcome.deployment)
+    if dropped and outcome.deployment.provider != "anthropic":
         seen = ctx.response_headers.get(DROPPED_HEADER, "")
-        names = dict.fromkeys([*decoded.dropped, *filter(None, seen.split(","))])
+        names = dict.fromkeys([*dropped, *filter(None, seen.split(","))])
         ctx.response_headers[DROPPED_HEADER] = ",".join(names)
     return {"x-llm-router-deployment": outcome.deployment.name,
             "x-llm-router-attempts": str(outcome.attempts),
