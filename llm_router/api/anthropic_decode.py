@@ -76,13 +76,16 @@ class Decoded:
 
     request: ChatRequest
     dropped: tuple[str, ...]
+    #: What is lost with the reasoning setting: ``thinking``, and ``output_config.effort`` when
+    #: adaptive thinking took its level from it.
+    with_thinking: tuple[str, ...] = ("thinking",)
 
     def dropped_on(self, deployment: Deployment) -> tuple[str, ...]:
-        """What the deployment loses: ``dropped``, and ``thinking`` when its model cannot take
-        the reasoning setting."""
+        """What the deployment loses: ``dropped``, and ``with_thinking`` when its model cannot
+        take the reasoning setting."""
         request = replace(self.request, model=deployment.model)
         if reasoning.dropped(deployment.spec_name or deployment.provider, deployment.provider, request):
-            return (*self.dropped, "thinking")
+            return (*self.dropped, *self.with_thinking)
         return self.dropped
 
 
@@ -130,7 +133,7 @@ def decode(body: CountTokensIn, raw: bytes, headers: Mapping[str, str]) -> Decod
         reasoning=_reasoning(body.thinking, body.model_extra or {}),
         origin=WireBody("anthropic", orjson.loads(raw), raw, forwarded_headers(headers)),
     )
-    return Decoded(request, tuple(drops.names))
+    return Decoded(request, tuple(drops.names), _with_thinking(body))
 
 
 def _note_unmapped(body: CountTokensIn, drops: _Drops) -> None:
@@ -144,6 +147,13 @@ def _note_unmapped(body: CountTokensIn, drops: _Drops) -> None:
                 drops.add("output_config.effort")
         elif name not in MAPPED:
             drops.add(name)
+
+
+def _with_thinking(body: CountTokensIn) -> tuple[str, ...]:
+    config = (body.model_extra or {}).get("output_config")
+    adaptive = body.thinking is not None and body.thinking.type == "adaptive"
+    with_effort = adaptive and isinstance(config, dict) and "effort" in config
+    return ("thinking", "output_config.effort") if with_effort else ("thinking",)
 
 
 def _reasoning(thinking: ThinkingParam | None, extra: dict[str, Any]) -> Reasoning | None:

@@ -10,7 +10,7 @@ import pytest
 from llm_router.api.anthropic_decode import decode
 from llm_router.api.anthropic_schema import parse_count, parse_messages
 from llm_router.errors import InvalidRequest
-from llm_router.messages import ImagePart, TextPart, ToolCall, ToolChoice
+from llm_router.messages import ImagePart, Reasoning, TextPart, ToolCall, ToolChoice
 
 
 def _decode(body: dict[str, Any], headers: dict[str, str] | None = None):  # type: ignore[no-untyped-def]
@@ -101,7 +101,9 @@ def test_claude_code_extras_are_listed_and_origin_kept() -> None:
     req = decoded.request
     assert req.messages[1].role == "system" and req.messages[1].content == "mid-conversation rule"
     assert req.max_tokens == 128000
-    assert set(decoded.dropped) == {"thinking", "output_config.effort", "context_management", "top_k"}
+    assert set(decoded.dropped) == {"context_management", "top_k"}
+    assert req.reasoning == Reasoning("high")  # adaptive: the level of output_config.effort
+    assert decoded.with_thinking == ("thinking", "output_config.effort")  # lost where thinking is
     assert req.origin is not None and req.origin.format == "anthropic"
     assert req.origin.raw == raw and req.origin.body == body
     assert req.origin.headers == {"anthropic-beta": headers["anthropic-beta"], "anthropic-version": "2023-06-01"}

@@ -242,3 +242,11 @@ async def test_cohere_disabled_and_a_model_without_reasoning(fakes_env, servers)
     assert sent(servers["cohere"])["thinking"] == {"type": "disabled"} and "thinking" not in dropped
     _, dropped, _ = await ask(fakes_env, "cohere/command-a-03-2025", enabled(3000), False)
     assert "thinking" not in sent(servers["cohere"]) and "thinking" in dropped
+
+
+async def test_adaptive_thinking_lost_takes_its_effort_with_it(fakes_env, servers):
+    servers["openai"].enqueue(Reply(text="Blue."))
+    _, dropped, _ = await ask(fakes_env, "openai/gpt-4o", {"type": "adaptive"}, False,
+                              output_config={"effort": "high"})
+    assert "reasoning_effort" not in sent(servers["openai"])
+    assert {"thinking", "output_config.effort"} <= set(dropped)
