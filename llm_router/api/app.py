@@ -3,6 +3,8 @@
 One routing table: the data-plane surfaces (``api/surfaces.py``) are plain ASGI routes of the
 same application as FastAPI's routes (``/health``, ``/v1/models``, ``/v1/usage``, admin...).
 In front of all of them sits one edge middleware (``api/edge.py``), and, when configured, CORS.
+The edge hands a data-plane ``POST`` to its endpoint by exact path, from the same table (the
+routes here answer everything else about those paths: 405, CORS, redirects).
 Every error response is rendered by ``api/errors.py``."""
 
 from __future__ import annotations
@@ -54,7 +56,7 @@ def create_app(settings: Settings | None = None, config_path: str | None = None,
                     docs_url=None, redoc_url=None, openapi_url=None)
     _set_state(app, services)
     surfaces = routes()
-    _add_surfaces(app, surfaces, services)
+    endpoints = _add_surfaces(app, surfaces, services)
     for module in (openai_compat.router, operations.router):
         app.include_router(module)
     if services.plane is not None:
@@ -63,7 +65,7 @@ def create_app(settings: Settings | None = None, config_path: str | None = None,
         app.include_router(responses_state.router)  # GET /v1/responses/{id}
     _add_openapi(app, surfaces)
     _add_error_handlers(app)
-    _add_middleware(app, settings, services.observer, surfaces)
+    _add_middleware(app, settings, services.observer, endpoints)
     return app
 
 
@@ -94,15 +96,22 @@ class RouterApp(FastAPI):
         return ServerErrorMiddleware(app, handler=self.exception_handlers.get(Exception), debug=self.debug)
 
 
-def _add_surfaces(app: FastAPI, surfaces: tuple[SurfaceRoute, ...], services: Services) -> None:
+def _add_surfaces(app: FastAPI, surfaces: tuple[SurfaceRoute, ...],
+                  services: Services) -> dict[str, DataPlaneEndpoint]:
+    """One route per surface path; the same endpoints by exact path, for the edge."""
     settings = services.settings
+    endpoints: dict[str, DataPlaneEndpoint] = {}
     for surface in surfaces:
         endpoint = DataPlaneEndpoint(surface, services.gateway, services.chain,
                                      settings.llm_router_max_body_bytes, services.observer.cost_of,
                                      settings.llm_router_body_timeout)
-        app.router.routes.append(Route(surface.path, endpoint, methods=["POST"]))
+        paths = [surface.path]
         if surface.path.endswith("/"):  # the seed's /chat/ also answers as /chat
-            app.router.routes.append(Route(surface.path.rstrip("/"), endpoint, methods=["POST"]))
+            paths.append(surface.path.rstrip("/"))
+        for path in paths:
+            app.router.routes.append(Route(path, endpoint, methods=["POST"]))
+            endpoints[path] = endpoint
+    return endpoints
 
 
 def _add_openapi(app: FastAPI, surfaces: tuple[SurfaceRoute, ...]) -> None:
@@ -116,17 +125,15 @@ def _add_openapi(app: FastAPI, surfaces: tuple[SurfaceRoute, ...]) -> None:
 
 
 def _add_middleware(app: FastAPI, settings: Settings, observer: Observer,
-                    surfaces: tuple[SurfaceRoute, ...]) -> None:
+                    endpoints: dict[str, DataPlaneEndpoint]) -> None:
     origins = [o.strip() for o in settings.llm_router_cors_origins.split(",") if o.strip()]
     if origins:
         app.add_middleware(CORSMiddleware, allow_origins=origins, allow_methods=["*"],
                            allow_headers=["*"], expose_headers=["x-request-id", "retry-after"],
                            allow_credentials=False)
-    observed = {s.path: s.name for s in surfaces}
-    observed.update({s.path.rstrip("/"): s.name for s in surfaces if s.path.endswith("/")})
     limits = HeaderLimits(settings.llm_router_max_header_bytes, settings.llm_router_max_headers_bytes,
                           settings.llm_router_max_headers)
-    app.add_middleware(EdgeMiddleware, observer=observer, observed=observed, limits=limits)  # outermost
+    app.add_middleware(EdgeMiddleware, observer=observer, endpoints=endpoints, limits=limits)  # outermost
 
 
 def _add_error_handlers(app: FastAPI) -> None:

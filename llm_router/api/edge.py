@@ -6,6 +6,12 @@ gateway, router and policies write to), adds ``x-request-id`` to the response, a
 data-plane paths (every surface in ``api/surfaces.py``, present and future), hands the finished
 request to the Observer once the whole response — a stream included — is over.
 
+A data-plane ``POST`` (an exact path of the same table) goes from here straight to its
+:class:`~llm_router.api.endpoint.DataPlaneEndpoint`: the endpoint renders its own errors, so
+the exception layers and the route scan behind this middleware add nothing to it. Every other
+request — another method (405), a path of no surface, a cross-origin request (``Origin``: CORS
+answers it) — goes through the whole application as before.
+
 Before any route runs it refuses what no route should see: a ``Host`` that is not a host
 (RFC 9112 §3.2: ``127.0.0.1/health``, ``?``, ``#``, ``@``, spaces) is a 400, and a header over
 ``max_header_bytes``, headers over ``max_headers_bytes`` in all, or more than ``max_headers``
@@ -20,6 +26,7 @@ import random
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -28,6 +35,9 @@ from llm_router.api.surfaces import route_path, surface_for_path
 from llm_router.errors import InvalidRequest
 from llm_router.observability.observer import Observer
 from llm_router.observability.state import begin_request
+
+if TYPE_CHECKING:
+    from llm_router.api.endpoint import DataPlaneEndpoint
 
 _VALID_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 # host [":" port], or an IPv6 literal in brackets: nothing else may stand in a Host header.
@@ -47,11 +57,12 @@ class EdgeMiddleware:
     """Request id, request state, and the Observer for data-plane requests."""
 
     def __init__(self, app: ASGIApp, observer: Observer | None = None,
-                 observed: Mapping[str, str] | None = None, limits: HeaderLimits | None = None) -> None:
+                 endpoints: Mapping[str, DataPlaneEndpoint] | None = None,
+                 limits: HeaderLimits | None = None) -> None:
         self.app = app
         self.limits = limits or HeaderLimits()
         self.observer = observer
-        self.observed = dict(observed or {})  # path -> surface name
+        self.endpoints = dict(endpoints or {})  # path -> the endpoint of its surface
         # Request ids only need to be unique, not secret: a seeded PRNG, not a syscall each.
         self._ids = random.Random()
 
@@ -60,7 +71,8 @@ class EdgeMiddleware:
             await self.app(scope, receive, send)
             return
         request_id = self._request_id(scope)
-        surface = self.observed.get(route_path(scope))
+        endpoint = self.endpoints.get(route_path(scope))
+        surface = endpoint.route.name if endpoint is not None else None
         state = begin_request(request_id, surface or "other")
         id_header = (b"x-request-id", request_id.encode())
 
@@ -75,13 +87,16 @@ class EdgeMiddleware:
             response = error_response(problem, surface_for_path(route_path(scope)))
             await response(scope, receive, send_with_id)
             return
+        app = self.app
+        if endpoint is not None and scope["method"] == "POST" and not _cross_origin(scope["headers"]):
+            app = endpoint
         observer = self.observer if surface is not None else None
         if observer is None:
-            await self.app(scope, receive, send_with_id)
+            await app(scope, receive, send_with_id)
             return
         observer.start(state)
         try:
-            await self.app(scope, receive, send_with_id)
+            await app(scope, receive, send_with_id)
         finally:
             observer.finish(state, state.status)
 
@@ -118,3 +133,8 @@ class EdgeMiddleware:
                     return given
                 break
         return f"{self._ids.getrandbits(128):032x}"
+
+
+def _cross_origin(headers: list[tuple[bytes, bytes]]) -> bool:
+    """Whether the request names an ``Origin`` (CORS, when configured, must see it)."""
+    return any(name == b"origin" for name, _ in headers)
