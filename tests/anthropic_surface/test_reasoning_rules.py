@@ -86,3 +86,21 @@ def test_local_and_bedrock_non_claude_lose_it_but_not_when_off() -> None:
     assert not reasoning.dropped("local", "local", request("smollm2", "none"))
     assert reasoning.dropped("bedrock", "bedrock", request("amazon.nova-pro-v1:0", "high", 5000))
     assert not reasoning.dropped("anthropic", "anthropic", request("claude-x", "high", 5000))
+
+
+def test_claude_translated_for_vertex_keeps_the_exact_budget_and_max_tokens() -> None:
+    from llm_router.providers.anthropic import translate
+
+    body = translate.request_to_body(request("claude-sonnet-4-5", "medium", 3000, max_tokens=8000), stream=False)
+    assert body["thinking"] == {"type": "enabled", "budget_tokens": 3000} and body["max_tokens"] == 8000
+    off = translate.request_to_body(request("claude-sonnet-4-5", "none", max_tokens=8000), stream=False)
+    assert "thinking" not in off and off["max_tokens"] == 8000
+
+
+def test_a_level_without_a_budget_gets_the_levels_budget_on_cohere_and_gemini() -> None:
+    assert reasoning.cohere_thinking("command-a-reasoning-08-2025", Reasoning("high")) == {
+        "type": "enabled", "token_budget": params.ANTHROPIC_THINKING_BUDGET["high"]}
+    assert reasoning.gemini_thinking("gemini-2.5-pro", Reasoning("low")) == {
+        "thinkingBudget": reasoning.GEMINI_BUDGET["low"], "includeThoughts": True}
+    assert reasoning.gemini_thinking("gemini-3-pro-preview", Reasoning("medium")) == {
+        "thinkingLevel": "HIGH", "includeThoughts": True}  # Pro has no MEDIUM

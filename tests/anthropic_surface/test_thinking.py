@@ -14,10 +14,9 @@ import pytest
 
 from llm_router.providers.params import DROPPED_HEADER
 from tests.anthropic_surface.conftest import sdk
-from tests.anthropic_surface.reasoning_fakes import ReasoningOpenAI
+from tests.anthropic_surface.reasoning_fakes import BEDROCK_SIGNATURE, ReasoningBedrock, ReasoningOpenAI
 from tests.conftest import TEST_TIMEOUTS
 from tests.fakes import FakeCohere, Reply
-from tests.fakes.bedrock import FakeBedrock
 from tests.fakes.gemini import FakeGemini, GeminiReply
 
 KEYS = {"openai": "sk-canary-think-openai-1", "deepseek": "sk-canary-think-deepseek-2",
@@ -34,7 +33,7 @@ def servers() -> Iterator[dict[str, Any]]:
         "openai": ReasoningOpenAI(api_key=KEYS["openai"]).start(),
         "deepseek": ReasoningOpenAI(api_key=KEYS["deepseek"]).start(),
         "gemini": FakeGemini(api_key=KEYS["gemini"]).start(),
-        "bedrock": FakeBedrock(region="eu-west-3", api_key=KEYS["bedrock"]).start(),
+        "bedrock": ReasoningBedrock(region="eu-west-3", api_key=KEYS["bedrock"]).start(),
         "cohere": FakeCohere(api_key=KEYS["cohere"]).start(),
     }
     yield started
@@ -207,13 +206,19 @@ async def test_gemini_20_takes_no_thinking(fakes_env, servers):
 
 @STREAMED
 async def test_claude_on_bedrock_gets_the_exact_budget(fakes_env, servers, stream):
-    servers["bedrock"].enqueue(Reply(text="Scattering."))
-    message, dropped, _ = await ask(fakes_env, f"bedrock/{CLAUDE_ON_BEDROCK}", enabled(3000), stream)
+    servers["bedrock"].enqueue(Reply(text="Scattering.", reasoning="Blue light scatters most."))
+    message, dropped, events = await ask(fakes_env, f"bedrock/{CLAUDE_ON_BEDROCK}", enabled(3000), stream)
     body = sent(servers["bedrock"])
     assert body["additionalModelRequestFields"]["thinking"] == {"type": "enabled", "budget_tokens": 3000}
     assert body["inferenceConfig"]["maxTokens"] == 8000  # the client's cap already counts the thinking
     assert "thinking" not in dropped
+    assert [b.type for b in message.content] == ["thinking", "text"]
+    assert message.content[0].thinking == "Blue light scatters most."  # type: ignore[union-attr]
+    assert message.content[0].signature == BEDROCK_SIGNATURE  # type: ignore[union-attr]
     assert message.content[-1].text == "Scattering."  # type: ignore[union-attr]
+    if stream:
+        assert ("content_block_delta", 0, "signature_delta") in events
+        assert ("content_block_delta", 1, "text_delta") in events
 
 
 @STREAMED
