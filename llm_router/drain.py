@@ -46,7 +46,7 @@ class DrainSettings(BaseSettings):
     llm_router_drain_delay: float = Field(0.0, ge=0, le=600)
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class _InFlight:
     """One HTTP exchange the drain may have to cut."""
 
@@ -59,12 +59,15 @@ class _InFlight:
     cut: bool = False
 
     async def forward(self, message: Message) -> None:
-        if message["type"] == "http.response.start":
+        kind = message["type"]
+        if kind == "http.response.body":
+            if not message.get("more_body", False):
+                self.finished = True
+        elif kind == "http.response.start":
             self.started = True
-            headers = dict(message.get("headers") or ())
-            self.stream = headers.get(b"content-type", b"").startswith(b"text/event-stream")
-        elif message["type"] == "http.response.body" and not message.get("more_body", False):
-            self.finished = True
+            for name, value in message.get("headers") or ():  # ASGI header names are lower case
+                if name == b"content-type":
+                    self.stream = value.startswith(b"text/event-stream")
         await self.send(message)
 
 
