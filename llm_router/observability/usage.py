@@ -13,9 +13,12 @@ from typing import Any, Protocol
 from llm_router.observability.state import RequestState
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class UsageRecord:
-    """What one request used and cost. Times in seconds; cost in USD (None: unknown)."""
+    """What one request used and cost. Times in seconds; cost in USD (None: unknown).
+
+    Read-only once built (the sinks, the log writer's thread and the tracer share it); not
+    ``frozen`` because a frozen dataclass's ``__init__`` costs ~4x as much, once per request."""
 
     request_id: str
     timestamp: float
