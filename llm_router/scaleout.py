@@ -37,13 +37,13 @@ from typing import TYPE_CHECKING, Literal
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from llm_router.policies.auth import AuthCache
 from llm_router.policies.counters_failover import FailoverCounters, StatusCollector
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
 
     from llm_router.admin_plane import AdminPlane
+    from llm_router.scaleout_cache import SharedAuthCache
 
 log = logging.getLogger("llm_router.scaleout")
 
@@ -74,32 +74,6 @@ def redis_client(url: str, timeout: float | None) -> Redis:
                           retry=Retry(NoBackoff(), 0), health_check_interval=0)
 
 
-class SharedAuthCache(AuthCache):
-    """An auth cache whose invalidations reach every replica (Redis pub/sub)."""
-
-    def __init__(self, ttl: float, publish: asyncio.Queue[str]) -> None:
-        super().__init__(ttl=ttl)
-        self.outbox = publish
-
-    def invalidate_key(self, key_id: str) -> None:
-        super().invalidate_key(key_id)
-        self.outbox.put_nowait(f"key:{key_id}")
-
-    def invalidate_team(self, team_id: str) -> None:
-        super().invalidate_team(team_id)
-        self.outbox.put_nowait(f"team:{team_id}")
-
-    def apply(self, message: str) -> None:
-        """An invalidation from another replica (or ``*``: drop everything)."""
-        kind, _, ident = message.partition(":")
-        if kind == "key":
-            AuthCache.invalidate_key(self, ident)
-        elif kind == "team":
-            AuthCache.invalidate_team(self, ident)
-        elif kind == "*":
-            self._entries.clear()
-
-
 class ScaleOut:
     """The shared counters and the invalidation bus of one replica."""
 
@@ -120,6 +94,8 @@ class ScaleOut:
 
     def attach(self, plane: AdminPlane) -> None:
         """Give the admin plane an auth cache whose invalidations reach every replica."""
+        from llm_router.scaleout_cache import SharedAuthCache  # the plane's storage stack: with it only
+
         self.cache = SharedAuthCache(plane.cache.ttl, self.outbox)
         plane.cache = plane.authenticator.cache = self.cache
 

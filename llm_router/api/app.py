@@ -32,7 +32,6 @@ from llm_router.api.errors import error_response, surface_of, validation_error
 from llm_router.api.openapi import build_openapi
 from llm_router.api.services import Services, build_services
 from llm_router.api.surfaces import SurfaceRoute, routes
-from llm_router.api.ui import install_console
 from llm_router.api.wiring import secret
 from llm_router.config.settings import Settings
 from llm_router.errors import RouterError
@@ -60,6 +59,8 @@ def create_app(settings: Settings | None = None, config_path: str | None = None,
     for module in (openai_compat.router, operations.router):
         app.include_router(module)
     if services.plane is not None:
+        from llm_router.api.ui import install_console  # the console's storage: with the plane only
+
         services.plane.install(app)
         install_console(app, services.plane)  # console admin routes, viewer/session access, /ui/ pages
         app.include_router(responses_state.router)  # GET /v1/responses/{id}

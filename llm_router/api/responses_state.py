@@ -27,7 +27,7 @@ router = APIRouter(prefix="/v1")
 
 
 class Store(Protocol):
-    """Where responses are kept (``llm_router.storage.responses.ResponseStore``)."""
+    """Where responses are kept (``llm_router.storage.response_store.ResponseStore``)."""
 
     async def get(self, response_id: str) -> StoredResponse | None: ...
 

@@ -14,9 +14,8 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from llm_router.admin_plane import AdminPlane
 from llm_router.api.wiring import admin_plane, policy_chain
 from llm_router.cache.setup import CacheCollector, build_cache
 from llm_router.config.router_config import build_router_config
@@ -32,8 +31,10 @@ from llm_router.providers.factory import ChatModelFactory
 from llm_router.providers.http import UpstreamClient
 from llm_router.routing.router import Router
 from llm_router.scaleout import ScaleOut, build_scaleout
-from llm_router.storage.journal_service import UsageJournal, build_journal
-from llm_router.storage.responses import ResponseStore
+
+if TYPE_CHECKING:  # the admin plane's database stack is imported only when the plane is on
+    from llm_router.admin_plane import AdminPlane
+    from llm_router.storage.journal_service import UsageJournal
 
 log = logging.getLogger("llm_router")
 Step = Callable[[], Awaitable[Any] | None]
@@ -123,13 +124,25 @@ def build_services(settings: Settings, config_path: str | None = None) -> Servic
     router = Router(config, factory)
     prices = PriceTable(config.prices)
     scaleout = build_scaleout()  # None without LLM_ROUTER_REDIS_URL
-    plane = admin_plane(router, prices, scaleout)  # None without LLM_ROUTER_ADMIN_KEY
+    plane = admin_plane(settings, router, prices, scaleout)  # None without LLM_ROUTER_ADMIN_KEY
     chain = PolicyChain(policy_chain(settings, plane))
     gateway = Gateway(router, capture_content=settings.llm_router_log_content, policies=chain)
-    if plane is not None:  # the Responses surface keeps responses in the same database
-        gateway.response_store = ResponseStore(plane.engine)
     gateway.cache = build_cache(router)  # None unless a route or deployment has ``cache:``
-    journal = build_journal(plane.engine if plane else None, owners=plane.owners if plane else None)
+    journal = _with_database(plane, gateway, router)
+    return Services(settings, http, factory, router, prices, chain, gateway, plane, scaleout, journal)
+
+
+def _with_database(plane: AdminPlane | None, gateway: Gateway, router: Router) -> UsageJournal | None:
+    """With the admin plane's database: the Responses surface keeps its responses there, and
+    the usage journal (if ``LLM_ROUTER_JOURNAL_PATH`` is set) ships to it. Without: neither
+    (and none of their storage modules is imported)."""
+    if plane is None:
+        return None
+    from llm_router.storage.journal_service import build_journal
+    from llm_router.storage.response_store import ResponseStore
+
+    gateway.response_store = ResponseStore(plane.engine)
+    journal = build_journal(plane.engine, owners=plane.owners)
     if journal is not None:
         router.before_attempt = journal.journal.intent
-    return Services(settings, http, factory, router, prices, chain, gateway, plane, scaleout, journal)
+    return journal

@@ -4,10 +4,10 @@ and the lookups the admin plane's policies need from routing (prices, a route's 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 from pydantic import SecretStr
 
-from llm_router.admin_plane import AdminPlane, build_admin_plane
 from llm_router.config.deployment import Deployment, Price
 from llm_router.config.settings import Settings
 from llm_router.errors import RouterError
@@ -17,6 +17,9 @@ from llm_router.policies.gateway_key import BodyLimitPolicy, GatewayKeyPolicy
 from llm_router.policies.model_name import ModelNamePolicy
 from llm_router.routing.router import Router
 from llm_router.scaleout import ScaleOut
+
+if TYPE_CHECKING:
+    from llm_router.admin_plane import AdminPlane
 
 
 def secret(value: SecretStr | None) -> str | None:
@@ -35,10 +38,16 @@ def policy_chain(settings: Settings, plane: AdminPlane | None) -> list[BasePolic
     return [ModelNamePolicy(), keys, body, *rest]
 
 
-def admin_plane(router: Router, prices: PriceTable, scaleout: ScaleOut | None = None) -> AdminPlane | None:
+def admin_plane(settings: Settings, router: Router, prices: PriceTable,
+                scaleout: ScaleOut | None = None) -> AdminPlane | None:
     """The admin plane (None unless ``LLM_ROUTER_ADMIN_KEY`` is set), told how to price a
     model name and what a route stands for; with ``scaleout`` (``LLM_ROUTER_REDIS_URL``), its
-    counters and key cache are shared with the other replicas."""
+    counters and key cache are shared with the other replicas. Its database stack (SQLAlchemy,
+    Alembic, the drivers) is imported only when it is on."""
+    if settings.llm_router_admin_key is None:
+        return None
+    from llm_router.admin_plane import build_admin_plane
+
     plane = build_admin_plane(price_for=_price_for(router, prices), targets=_targets(router),
                               counters=scaleout.counters if scaleout is not None else None)
     if plane is not None and scaleout is not None:

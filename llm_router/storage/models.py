@@ -2,7 +2,7 @@
 
 Money is ``BigInteger`` micro-dollars; times are UTC (``UtcDateTime`` makes SQLite, which
 keeps no zone, hand back aware datetimes too). ``responses`` (migration 0002) keeps the
-Responses API objects made through the gateway (``llm_router/storage/responses.py``)."""
+Responses API objects made through the gateway (``llm_router/storage/response_store.py``)."""
 
 from __future__ import annotations
 
