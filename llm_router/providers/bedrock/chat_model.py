@@ -7,29 +7,22 @@ signer (service ``bedrock``) using credentials from botocore's usual chain (envi
 shared files, SSO, container and instance roles), resolved once off the request path and
 refreshed in a worker thread when they are about to expire. A deployment key
 (``AWS_BEARER_TOKEN_BEDROCK``, a Bedrock API key) is sent as ``Authorization: Bearer``
-instead. The stream is AWS's binary event stream, decoded with botocore's parser.
+instead. The stream is AWS's binary event stream, decoded with botocore's parser. botocore
+is imported when a Bedrock deployment is built (``providers/bedrock/aws.py``), not before.
 """
 
 from __future__ import annotations
 
-import asyncio
 import re
 from collections.abc import AsyncIterator, Iterator, Mapping
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import quote
 
 import orjson
-from botocore.auth import SigV4Auth
-from botocore.awsrequest import AWSRequest
-from botocore.credentials import Credentials, ReadOnlyCredentials, RefreshableCredentials
-from botocore.eventstream import EventStreamBuffer, EventStreamMessage, ParserError
-from botocore.exceptions import BotoCoreError
-from botocore.session import get_session
 from yarl import URL
 
 from llm_router.errors import (
     ProviderError,
-    ProviderUnavailable,
     UpstreamProtocolError,
     UpstreamServerError,
     classify_status,
@@ -40,6 +33,11 @@ from llm_router.observability.state import current_state
 from llm_router.providers.base import HTTPChatModel
 from llm_router.providers.bedrock import translate
 from llm_router.providers.option import option
+
+if TYPE_CHECKING:
+    from botocore.eventstream import EventStreamMessage
+
+    from llm_router.providers.bedrock.aws import EventFrames
 
 DEFAULT_REGION = "us-east-1"
 HOST_REGION = re.compile(r"bedrock-runtime(?:-fips)?\.([a-z0-9-]+)\.amazonaws\.com")
@@ -62,7 +60,9 @@ class BedrockChatModel(HTTPChatModel):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._credentials: Credentials | None = None
+        from llm_router.providers.bedrock.aws import Aws  # botocore: with a Bedrock deployment only
+
+        self.aws = Aws()
         self._region: str | None = None
 
     # ----- where and who -----
@@ -73,7 +73,7 @@ class BedrockChatModel(HTTPChatModel):
             url = self.deployment.base_url
             found = HOST_REGION.search(url) if url and url != DEFAULT_URL else None
             self._region = (found.group(1) if found else None) or option(self.deployment, "region") \
-                or get_session().get_config_variable("region") or DEFAULT_REGION
+                or self.aws.configured_region() or DEFAULT_REGION
         return self._region
 
     def model_url(self, operation: str) -> str:
@@ -99,27 +99,7 @@ class BedrockChatModel(HTTPChatModel):
         if self.deployment.api_key is not None:
             headers["authorization"] = "Bearer " + self.deployment.key()
             return headers
-        frozen = await self._frozen_credentials()
-        request = AWSRequest(method="POST", url=url, data=body, headers=headers)
-        SigV4Auth(frozen, "bedrock", self.region()).add_auth(request)
-        return dict(request.headers.items())
-
-    async def _frozen_credentials(self) -> ReadOnlyCredentials:
-        if self._credentials is None:
-            # The chain may read files or ask an instance-metadata endpoint: not on the loop.
-            try:
-                self._credentials = await asyncio.to_thread(get_session().get_credentials)
-            except (BotoCoreError, ValueError) as exc:
-                raise ProviderUnavailable(f"Provider 'bedrock': AWS credentials could not be loaded "
-                                          f"({type(exc).__name__}).") from None
-            if self._credentials is None:
-                raise ProviderUnavailable(
-                    "Provider 'bedrock' is not configured: no AWS credentials found (set AWS_ACCESS_KEY_ID"
-                    "/AWS_SECRET_ACCESS_KEY, AWS_PROFILE, a role, or AWS_BEARER_TOKEN_BEDROCK).")
-        credentials = self._credentials
-        if isinstance(credentials, RefreshableCredentials) and credentials.refresh_needed():
-            return await asyncio.to_thread(credentials.get_frozen_credentials)
-        return credentials.get_frozen_credentials()
+        return await self.aws.sign(url, body, headers, self.region())
 
     # ----- translation -----
     def build_body(self, request: ChatRequest, stream: bool) -> dict[str, Any]:
@@ -144,7 +124,7 @@ class BedrockChatModel(HTTPChatModel):
         kind = translate.error_type(headers.get("x-amzn-errortype"), body)
         message = translate.error_message(body)[:2000] or f"Upstream answered HTTP {status}."
         if kind in EXPIRED:
-            self._credentials = None  # resolved again on the next request
+            self.aws.forget()  # resolved again on the next request
         error = classify_status(self.provider, 500 if status == 424 else status, message, kind,
                                 parse_retry_after(headers))
         error.status = status
@@ -176,7 +156,7 @@ class BedrockChatModel(HTTPChatModel):
                 if not upstream.headers.get("content-type", "").startswith(EVENT_STREAM):
                     raise UpstreamProtocolError("Upstream did not answer with an event stream.",
                                                 provider=self.provider)
-                frames = EventStreamBuffer()
+                frames = self.aws.frames(self.provider)
                 async for data in upstream.iter_chunks():
                     for chunk in self._frames(frames, data, translator):
                         yield chunk
@@ -188,14 +168,13 @@ class BedrockChatModel(HTTPChatModel):
                 state.sse_parse_errors += translator.skipped
         raise UpstreamProtocolError("Upstream stream ended before its final event.", provider=self.provider)
 
-    def _frames(self, frames: EventStreamBuffer, data: bytes,
-                   translator: translate.BedrockStreamTranslator) -> Iterator[ChatChunk]:
+    def _frames(self, frames: EventFrames, data: bytes,
+                translator: translate.BedrockStreamTranslator) -> Iterator[ChatChunk]:
         """One merged chunk for the frames completed by one read; what came before an
-        exception frame still goes out before the error."""
+        exception frame (or a corrupt frame) still goes out before the error."""
         pending: list[ChatChunk] = []
         try:
-            frames.add_data(data)
-            for message in frames:
+            for message in frames.feed(data):
                 pending.extend(self._frame(message, translator))
                 if translator.done:
                     break
@@ -203,9 +182,6 @@ class BedrockChatModel(HTTPChatModel):
             if pending:
                 yield merge_chunks(pending)
             raise
-        except ParserError:
-            raise UpstreamProtocolError("Upstream sent a corrupt event-stream frame.",
-                                        provider=self.provider) from None
         if pending:
             yield merge_chunks(pending)
 
