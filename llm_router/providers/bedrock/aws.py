@@ -1,5 +1,5 @@
 """What Bedrock needs from botocore, in one module that is imported only when a Bedrock
-deployment is built (``BedrockChatModel.__init__``): the region of botocore's configuration,
+deployment is first used (``BedrockChatModel.aws``): the region of botocore's configuration,
 the credential chain (environment, shared files, SSO, container and instance roles) with its
 SigV4 signer, and the binary event-stream parser."""
 

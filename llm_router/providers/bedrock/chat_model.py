@@ -8,7 +8,7 @@ shared files, SSO, container and instance roles), resolved once off the request 
 refreshed in a worker thread when they are about to expire. A deployment key
 (``AWS_BEARER_TOKEN_BEDROCK``, a Bedrock API key) is sent as ``Authorization: Bearer``
 instead. The stream is AWS's binary event stream, decoded with botocore's parser. botocore
-is imported when a Bedrock deployment is built (``providers/bedrock/aws.py``), not before.
+is imported when a Bedrock deployment is first used (``providers/bedrock/aws.py``), not before.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ from llm_router.providers.option import option
 if TYPE_CHECKING:
     from botocore.eventstream import EventStreamMessage
 
-    from llm_router.providers.bedrock.aws import EventFrames
+    from llm_router.providers.bedrock.aws import Aws, EventFrames
 
 DEFAULT_REGION = "us-east-1"
 HOST_REGION = re.compile(r"bedrock-runtime(?:-fips)?\.([a-z0-9-]+)\.amazonaws\.com")
@@ -60,10 +60,18 @@ class BedrockChatModel(HTTPChatModel):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        from llm_router.providers.bedrock.aws import Aws  # botocore: with a Bedrock deployment only
-
-        self.aws = Aws()
+        self._aws: Aws | None = None
         self._region: str | None = None
+
+    @property
+    def aws(self) -> Aws:
+        """botocore's part, imported on first use: the factory builds a model for every usable
+        deployment at start-up (Bedrock's environment row among them), most never called."""
+        if self._aws is None:
+            from llm_router.providers.bedrock.aws import Aws
+
+            self._aws = Aws()
+        return self._aws
 
     # ----- where and who -----
     def region(self) -> str:
