@@ -8,11 +8,11 @@ prometheus-client's multiprocess mode (``PROMETHEUS_MULTIPROC_DIR``)."""
 from __future__ import annotations
 
 import os
-from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.multiprocess import MultiProcessCollector
 
+from llm_router.observability.series import PlainSeries, PrometheusSeries, Series, SeriesCollector
 from llm_router.observability.state import RequestState
 
 DURATION_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300)
@@ -41,66 +41,93 @@ class _Bounded:
 
 
 class Metrics:
-    """Every metric the gateway exports, in one registry owned by the app."""
+    """Every metric the gateway exports, in one registry owned by the app.
 
-    def __init__(self) -> None:
+    Values are kept in :class:`PlainSeries` and handed to the registry at scrape time; in
+    multiprocess mode (or with ``prometheus_values``) prometheus_client's own metrics hold
+    them, in the files the workers share."""
+
+    def __init__(self, prometheus_values: bool | None = None) -> None:
         self.multiprocess = bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
         self.registry = CollectorRegistry()
-        target = None if self.multiprocess else self.registry
         self.model_label, self.route_label, self.deployment_label = _Bounded(), _Bounded(), _Bounded()
-        self._children: dict[tuple[int, tuple[str, ...]], Any] = {}
-        self._define(target)
+        self._plain: list[PlainSeries] = []
+        direct = self.multiprocess if prometheus_values is None else prometheus_values
+        self._prometheus_target = None if self.multiprocess else self.registry
+        self._series = self._prometheus if direct else self._plain_series
+        self._define()
+        if self._plain:
+            self.registry.register(SeriesCollector(self._plain))
 
-    def _define(self, r: CollectorRegistry | None) -> None:
+    def _plain_series(self, kind: str, name: str, documentation: str, labels: list[str],
+                      buckets: tuple[float, ...] = (), mode: str = "") -> Series:
+        series = PlainSeries(kind, name, documentation, labels, buckets)
+        self._plain.append(series)
+        return series
+
+    def _prometheus(self, kind: str, name: str, documentation: str, labels: list[str],
+                    buckets: tuple[float, ...] = (), mode: str = "") -> Series:
+        r = self._prometheus_target
+        if kind == "counter":
+            return PrometheusSeries(Counter(name, documentation, labels, registry=r))
+        if kind == "gauge":
+            return PrometheusSeries(Gauge(name, documentation, labels, registry=r,
+                                          multiprocess_mode=mode))  # type: ignore[arg-type]
+        return PrometheusSeries(Histogram(name, documentation, labels, buckets=buckets, registry=r))
+
+    def _define(self) -> None:
         genai = ["gen_ai_operation_name", "gen_ai_provider_name", "gen_ai_request_model"]
-        self.requests = Counter("llm_router_requests_total", "Requests handled, by outcome.",
-                                ["surface", "route", "status_class", "error_type"], registry=r)
-        self.in_flight = Gauge("llm_router_requests_in_flight", "Requests being handled.",
-                               ["surface"], registry=r, multiprocess_mode="livesum")
-        self.duration = Histogram("llm_router_request_duration_seconds", "Request duration.",
-                                  ["surface", "route"], buckets=DURATION_BUCKETS, registry=r)
-        self.operation = Histogram("gen_ai_client_operation_duration_seconds",
-                                   "GenAI operation duration (gen_ai.client.operation.duration).",
-                                   [*genai, "error_type"], buckets=DURATION_BUCKETS, registry=r)
-        self.ttft = Histogram("gen_ai_server_time_to_first_token_seconds",
-                              "Time to first token of streams (gen_ai.server.time_to_first_token).",
-                              genai, buckets=TTFT_BUCKETS, registry=r)
-        self.tpot = Histogram("gen_ai_server_time_per_output_token_seconds",
-                              "Time per output token after the first "
-                              "(gen_ai.server.time_per_output_token).",
-                              genai, buckets=TPOT_BUCKETS, registry=r)
-        self.token_usage = Histogram("gen_ai_client_token_usage",
-                                     "Tokens per request (gen_ai.client.token.usage).",
-                                     [*genai, "gen_ai_token_type"], buckets=TOKEN_BUCKETS, registry=r)
-        self.tokens = Counter("llm_router_tokens_total", "Tokens, by type (input, output, cached_input).",
-                              ["provider", "model", "type"], registry=r)
-        self.cost = Counter("llm_router_cost_usd_total", "Cost in USD from the price table.",
-                            ["provider", "model"], registry=r)
-        self.unpriced = Counter("llm_router_unpriced_requests_total",
-                                "Requests whose model has no price (cost unknown).",
-                                ["provider", "model"], registry=r)
-        self.attempts = Counter("llm_router_upstream_attempts_total", "Upstream attempts, by result.",
-                                ["deployment", "provider", "result"], registry=r)
-        self.retries = Counter("llm_router_retries_total",
-                               "Attempts that were retries on the same deployment.",
-                               ["deployment"], registry=r)
-        self.fallbacks = Counter("llm_router_fallbacks_total", "Requests answered by a later deployment.",
-                                 ["route"], registry=r)
-        self.sse_parse_errors = Counter("llm_router_sse_parse_errors_total",
-                                        "Upstream stream events skipped because their data was not "
-                                        "a JSON object.", ["provider"], registry=r)
-        self.cache = Counter("llm_router_cache_requests_total",
-                             "Response cache lookups, by result (hit, miss, bypass).",
-                             ["surface", "route", "result"], registry=r)
-        self.cache_bytes = Counter("llm_router_cache_bytes_total",
-                                   "Response cache bytes, served (hit) or stored (miss).",
-                                   ["route", "direction"], registry=r)
-        self.cache_saved = Counter("llm_router_cache_saved_usd_total",
-                                   "What the answers served from the response cache cost when made.",
-                                   ["route"], registry=r)
-        self.circuit = Gauge("llm_router_circuit_state",
-                             "Circuit per deployment: 0 closed, 1 half-open, 2 open.",
-                             ["deployment"], registry=r, multiprocess_mode="max")
+        m = self._series
+        self.requests = m("counter", "llm_router_requests_total", "Requests handled, by outcome.",
+                          ["surface", "route", "status_class", "error_type"])
+        self.in_flight = m("gauge", "llm_router_requests_in_flight", "Requests being handled.",
+                           ["surface"], mode="livesum")
+        self.duration = m("histogram", "llm_router_request_duration_seconds", "Request duration.",
+                          ["surface", "route"], DURATION_BUCKETS)
+        self.operation = m("histogram", "gen_ai_client_operation_duration_seconds",
+                           "GenAI operation duration (gen_ai.client.operation.duration).",
+                           [*genai, "error_type"], DURATION_BUCKETS)
+        self.ttft = m("histogram", "gen_ai_server_time_to_first_token_seconds",
+                      "Time to first token of streams (gen_ai.server.time_to_first_token).",
+                      genai, TTFT_BUCKETS)
+        self.tpot = m("histogram", "gen_ai_server_time_per_output_token_seconds",
+                      "Time per output token after the first (gen_ai.server.time_per_output_token).",
+                      genai, TPOT_BUCKETS)
+        self.token_usage = m("histogram", "gen_ai_client_token_usage",
+                             "Tokens per request (gen_ai.client.token.usage).",
+                             [*genai, "gen_ai_token_type"], TOKEN_BUCKETS)
+        self.tokens = m("counter", "llm_router_tokens_total",
+                        "Tokens, by type (input, output, cached_input).", ["provider", "model", "type"])
+        self.cost = m("counter", "llm_router_cost_usd_total", "Cost in USD from the price table.",
+                      ["provider", "model"])
+        self.unpriced = m("counter", "llm_router_unpriced_requests_total",
+                          "Requests whose model has no price (cost unknown).", ["provider", "model"])
+        self._define_upstream()
+        self._define_cache()
+
+    def _define_upstream(self) -> None:
+        m = self._series
+        self.attempts = m("counter", "llm_router_upstream_attempts_total", "Upstream attempts, by result.",
+                          ["deployment", "provider", "result"])
+        self.retries = m("counter", "llm_router_retries_total",
+                         "Attempts that were retries on the same deployment.", ["deployment"])
+        self.fallbacks = m("counter", "llm_router_fallbacks_total",
+                           "Requests answered by a later deployment.", ["route"])
+        self.sse_parse_errors = m("counter", "llm_router_sse_parse_errors_total",
+                                  "Upstream stream events skipped because their data was not "
+                                  "a JSON object.", ["provider"])
+
+    def _define_cache(self) -> None:
+        m = self._series
+        self.cache = m("counter", "llm_router_cache_requests_total",
+                       "Response cache lookups, by result (hit, miss, bypass).",
+                       ["surface", "route", "result"])
+        self.cache_bytes = m("counter", "llm_router_cache_bytes_total",
+                             "Response cache bytes, served (hit) or stored (miss).", ["route", "direction"])
+        self.cache_saved = m("counter", "llm_router_cache_saved_usd_total",
+                             "What the answers served from the response cache cost when made.", ["route"])
+        self.circuit = m("gauge", "llm_router_circuit_state",
+                         "Circuit per deployment: 0 closed, 1 half-open, 2 open.", ["deployment"], mode="max")
 
     def observe(self, state: RequestState, status: int, cost: float | None, duration: float,
                 saved: float | None = None) -> None:
@@ -109,32 +136,32 @@ class Metrics:
         if state.cache is not None:
             self._observe_cache(state, route, saved)
         error = state.error_type or ("cancelled" if state.cancelled else "none")
-        self._child(self.requests, state.surface, route, f"{status // 100}xx", error).inc()
-        self._child(self.duration, state.surface, route).observe(duration)
+        self.requests.inc((state.surface, route, f"{status // 100}xx", error))
+        self.duration.observe((state.surface, route), duration)
         self._observe_attempts(state)
         if state.deployment is None:
             return
         provider, model = state.provider or "none", self.model_label(state.model)
         if state.sse_parse_errors:
-            self._child(self.sse_parse_errors, provider).inc(state.sse_parse_errors)
+            self.sse_parse_errors.inc((provider,), state.sse_parse_errors)
         genai = ("chat", provider, model)
-        self._child(self.operation, *genai, error).observe(duration)
+        self.operation.observe((*genai, error), duration)
         if state.streamed and state.first_token_at is not None:
             ttft = state.first_token_at - state.started
-            self._child(self.ttft, *genai).observe(ttft)
+            self.ttft.observe(genai, ttft)
             output = state.usage.output_tokens if state.usage else 0
             if output > 1:
-                self._child(self.tpot, *genai).observe((duration - ttft) / (output - 1))
+                self.tpot.observe(genai, (duration - ttft) / (output - 1))
         if state.cache != "hit":  # a hit used no tokens and cost nothing
             self._observe_usage(state, provider, model, cost)
 
     def _observe_cache(self, state: RequestState, route: str, saved: float | None) -> None:
-        self._child(self.cache, state.surface, route, state.cache or "none").inc()
+        self.cache.inc((state.surface, route, state.cache or "none"))
         if state.cache_bytes:
             direction = "served" if state.cache == "hit" else "stored"
-            self._child(self.cache_bytes, route, direction).inc(state.cache_bytes)
+            self.cache_bytes.inc((route, direction), state.cache_bytes)
         if saved:
-            self._child(self.cache_saved, route).inc(saved)
+            self.cache_saved.inc((route,), saved)
 
     def _observe_usage(self, state: RequestState, provider: str, model: str, cost: float | None) -> None:
         if state.usage is None:
@@ -142,38 +169,34 @@ class Metrics:
         usage = state.usage
         for kind, count in (("input", usage.input_tokens), ("output", usage.output_tokens),
                             ("cached_input", usage.cached_input_tokens)):
-            self._child(self.tokens, provider, model, kind).inc(count)
+            self.tokens.inc((provider, model, kind), count)
             if kind != "cached_input":
-                self._child(self.token_usage, "chat", provider, model, kind).observe(count)
+                self.token_usage.observe(("chat", provider, model, kind), count)
         if cost is None:
-            self._child(self.unpriced, provider, model).inc()
+            self.unpriced.inc((provider, model))
         else:
-            self._child(self.cost, provider, model).inc(cost)
+            self.cost.inc((provider, model), cost)
 
     def _observe_attempts(self, state: RequestState) -> None:
         for attempt in state.attempts:
             deployment = self.deployment_label(attempt.deployment)
-            self._child(self.attempts, deployment, attempt.provider, attempt.error_type or "success").inc()
+            self.attempts.inc((deployment, attempt.provider, attempt.error_type or "success"))
             if attempt.retry:
-                self._child(self.retries, deployment).inc()
+                self.retries.inc((deployment,))
         if state.attempts and state.deployment and state.attempts[0].deployment != state.deployment:
-            self._child(self.fallbacks, self.route_label(state.route)).inc()
+            self.fallbacks.inc((self.route_label(state.route),))
 
-    def _child(self, metric: Any, *values: str) -> Any:
-        """The metric's child for these label values (cached: labels() is costly)."""
-        key = (id(metric), values)
-        child = self._children.get(key)
-        if child is None:
-            child = self._children[key] = metric.labels(*values)
-        return child
+    def request_started(self, surface: str) -> None:
+        """One more request in flight on ``surface``."""
+        self.in_flight.inc((surface,))
 
-    def in_flight_child(self, surface: str) -> Any:
-        """The in-flight gauge for one surface."""
-        return self._child(self.in_flight, surface)
+    def request_ended(self, surface: str) -> None:
+        """One request fewer in flight on ``surface``."""
+        self.in_flight.dec((surface,))
 
     def set_circuit(self, deployment: str, state: str) -> None:
         """Publish a deployment's circuit state."""
-        self._child(self.circuit, self.deployment_label(deployment)).set(CIRCUIT_VALUES[state])
+        self.circuit.set((self.deployment_label(deployment),), CIRCUIT_VALUES[state])
 
     def render(self) -> bytes:
         """The exposition text (all workers' values in multiprocess mode)."""

@@ -38,7 +38,7 @@ class Observer:
 
     def start(self, state: RequestState) -> None:
         """A request began."""
-        self.metrics.in_flight_child(state.surface).inc()
+        self.metrics.request_started(state.surface)
 
     def cost_of(self, state: RequestState) -> float | None:
         """The request's cost in USD from its usage and the price table, if known (0 for an
@@ -55,7 +55,7 @@ class Observer:
     def finish(self, state: RequestState, status: int) -> UsageRecord:
         """A request ended (its whole body sent, or the client gone)."""
         now = time.monotonic()
-        self.metrics.in_flight_child(state.surface).dec()
+        self.metrics.request_ended(state.surface)
         cost = self.cost_of(state)
         saved = self.priced(state) if state.cache == "hit" else None
         record = build_record(state, status, cost, now, saved)
