@@ -140,6 +140,20 @@ class ChatRequest:
     #: The client's body, when the surface keeps it for a same-format pass-through.
     origin: WireBody | None = None
 
+    def with_model(self, model: str) -> ChatRequest:
+        """This request for upstream model ``model``: ``dataclasses.replace`` at half the cost
+        (it is made for every attempt)."""
+        if model == self.model:
+            return self
+        copy = object.__new__(ChatRequest)
+        for name in _REQUEST_FIELDS:
+            object.__setattr__(copy, name, getattr(self, name))
+        object.__setattr__(copy, "model", model)
+        return copy
+
+
+_REQUEST_FIELDS = tuple(ChatRequest.__slots__)
+
 
 @dataclass(frozen=True, slots=True)
 class Usage:

@@ -108,7 +108,8 @@ def forwarded_headers(headers: Mapping[str, str]) -> dict[str, str]:
     return {name: headers[name] for name in FORWARDED_HEADERS if name in headers}
 
 
-def decode(body: CountTokensIn, raw: bytes, headers: Mapping[str, str]) -> Decoded:
+def decode(body: CountTokensIn, raw: bytes, headers: Mapping[str, str],
+           data: dict[str, Any] | None = None) -> Decoded:
     """The canonical request for a validated Messages (or count_tokens) body; ``model`` is
     resolved later."""
     drops = _Drops()
@@ -131,7 +132,8 @@ def decode(body: CountTokensIn, raw: bytes, headers: Mapping[str, str]) -> Decod
         response_format=_response_format(body.model_extra or {}),
         include_usage=True,
         reasoning=_reasoning(body.thinking, body.model_extra or {}),
-        origin=WireBody("anthropic", orjson.loads(raw), raw, forwarded_headers(headers)),
+        origin=WireBody("anthropic", orjson.loads(raw) if data is None else data, raw,
+                        forwarded_headers(headers)),
     )
     return Decoded(request, tuple(drops.names), _with_thinking(body))
 

@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
-from llm_router.api.errors import parse_body
+from llm_router.api.errors import parse_json
 from llm_router.errors import InvalidRequest
 
 MAX_MESSAGES = 100_000
@@ -180,12 +180,22 @@ class MessagesIn(CountTokensIn):
 
 def parse_messages(raw: bytes) -> MessagesIn:
     """Validate a ``/v1/messages`` body; 400 naming the field otherwise."""
-    body = parse_body(MessagesIn, raw, 400, "field")
+    return read_messages(raw)[0]
+
+
+def read_messages(raw: bytes) -> tuple[MessagesIn, dict[str, Any]]:
+    """:func:`parse_messages`, and the body as decoded (once) for the pass-through."""
+    body, data = parse_json(MessagesIn, raw, 400, "field")
     if not body.messages:
         raise InvalidRequest("messages: at least one message is required.", "messages")
-    return body
+    return body, data
 
 
 def parse_count(raw: bytes) -> CountTokensIn:
     """Validate a ``/v1/messages/count_tokens`` body; 400 naming the field otherwise."""
-    return parse_body(CountTokensIn, raw, 400, "field")
+    return read_count(raw)[0]
+
+
+def read_count(raw: bytes) -> tuple[CountTokensIn, dict[str, Any]]:
+    """:func:`parse_count`, and the body as decoded (once) for the pass-through."""
+    return parse_json(CountTokensIn, raw, 400, "field")

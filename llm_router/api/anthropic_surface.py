@@ -20,7 +20,7 @@ from starlette.types import Receive
 
 from llm_router.api import anthropic_wire, token_count
 from llm_router.api.anthropic_decode import Decoded, decode
-from llm_router.api.anthropic_schema import parse_count, parse_messages
+from llm_router.api.anthropic_schema import read_count, read_messages
 from llm_router.api.errors import ErrorInfo, error_body
 from llm_router.api.streaming import StreamBody, cancel_on_disconnect, encoded_stream
 from llm_router.gateway import Gateway, Outcome
@@ -46,8 +46,8 @@ def _headers(ctx: RequestContext, outcome: Outcome, decoded: Decoded) -> dict[st
 
 async def handle_messages(gateway: Gateway, ctx: RequestContext, raw: bytes, receive: Receive) -> Response:
     """``POST /v1/messages`` (``?beta=true`` is accepted and ignored)."""
-    body = parse_messages(raw)
-    decoded = decode(body, raw, ctx.headers)
+    body, data = read_messages(raw)
+    decoded = decode(body, raw, ctx.headers, data)
     estimate = token_count.estimate(decoded.request)
     message_id = "msg_" + current_request_id()
     if body.stream:
@@ -83,8 +83,8 @@ async def handle_count_tokens(gateway: Gateway, ctx: RequestContext, raw: bytes,
                               receive: Receive) -> Response:
     """``POST /v1/messages/count_tokens``: Anthropic's own count for an Anthropic deployment,
     else the model's tokenizer where one is available, else the documented estimate."""
-    body = parse_count(raw)
-    decoded = decode(body, raw, ctx.headers)
+    body, data = read_count(raw)
+    decoded = decode(body, raw, ctx.headers, data)
     ctx.model, ctx.request = body.model, decoded.request
     await gateway.policies.check(ctx)  # model access and limits apply to counting too
     _, deployments = gateway.router.plan(body.model)

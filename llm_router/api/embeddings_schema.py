@@ -9,7 +9,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from llm_router.api.errors import parse_body
+from llm_router.api.errors import parse_json
 from llm_router.errors import InvalidRequest
 from llm_router.providers.embeddings import EmbedRequest, Inputs
 
@@ -32,11 +32,16 @@ class EmbeddingsIn(BaseModel):
 
 def parse_request(raw: bytes) -> EmbeddingsIn:
     """Validate a raw body; InvalidRequest (400) naming the parameter otherwise."""
-    body = parse_body(EmbeddingsIn, raw, 400, "parameter")
+    return read_request(raw)[0]
+
+
+def read_request(raw: bytes) -> tuple[EmbeddingsIn, dict[str, Any]]:
+    """:func:`parse_request`, and the body as decoded (once) for the pass-through."""
+    body, data = parse_json(EmbeddingsIn, raw, 400, "parameter")
     for name in FORBIDDEN:
         if name in (body.model_extra or {}):
             raise InvalidRequest(f"Parameter '{name}' is not allowed.", name)
-    return body
+    return body, data
 
 
 def to_canonical(body: EmbeddingsIn, origin: dict[str, Any]) -> EmbedRequest:

@@ -10,12 +10,11 @@ base64-encoded) whatever the provider answers; ``dimensions`` is passed on (Cohe
 
 from __future__ import annotations
 
-import orjson
 from starlette.responses import Response
 from starlette.types import Receive
 
 from llm_router.api import embeddings_wire
-from llm_router.api.embeddings_schema import parse_request, to_canonical
+from llm_router.api.embeddings_schema import read_request, to_canonical
 from llm_router.api.streaming import cancel_on_disconnect
 from llm_router.gateway import Gateway
 from llm_router.policies.base import RequestContext
@@ -23,8 +22,8 @@ from llm_router.policies.base import RequestContext
 
 async def handle_embeddings(gateway: Gateway, ctx: RequestContext, raw: bytes, receive: Receive) -> Response:
     """``POST /v1/embeddings``."""
-    body = parse_request(raw)
-    request = to_canonical(body, orjson.loads(raw))
+    body, data = read_request(raw)
+    request = to_canonical(body, data)
     result = await cancel_on_disconnect(receive, gateway.embed(body.model, request, ctx))
     if result is None:
         return Response(status_code=499)

@@ -214,6 +214,22 @@ def parse_body(model: type[M], raw: bytes, status: int = 422, noun: str = "field
     return body
 
 
+def parse_json(model: type[M], raw: bytes, status: int = 422,
+               noun: str = "field") -> tuple[M, dict[str, Any]]:
+    """Decode a JSON object once and validate it: the model and the decoded object (which a
+    pass-through sends on). A body refused either way is judged again by :func:`parse_body`,
+    so its error is the one it always was."""
+    try:
+        data = orjson.loads(raw)
+        if isinstance(data, dict):
+            body = model.model_validate(data)
+            reject_huge_integers(raw, status, noun)
+            return body, data
+    except (orjson.JSONDecodeError, ValidationError):
+        pass
+    return parse_body(model, raw, status, noun), orjson.loads(raw)
+
+
 # 19 digits in a row: the only bodies that may hold an integer JSON encoders can't carry.
 _LONG_DIGITS = re.compile(rb"\d{19}")
 _INT_RANGE = (-(2**63), 2**64)  # what orjson (and the providers' parsers) can encode

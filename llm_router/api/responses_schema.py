@@ -17,7 +17,7 @@ from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError
 
-from llm_router.api.errors import parse_body
+from llm_router.api.errors import parse_json
 from llm_router.errors import InvalidRequest
 from llm_router.messages import (
     ChatRequest,
@@ -139,7 +139,12 @@ class _Acc:
 
 def parse_request(raw: bytes) -> ResponsesIn:
     """Validate a raw body; InvalidRequest (400) naming the parameter otherwise."""
-    body = parse_body(ResponsesIn, raw, 400, "parameter")
+    return read_request(raw)[0]
+
+
+def read_request(raw: bytes) -> tuple[ResponsesIn, dict[str, Any]]:
+    """:func:`parse_request`, and the body as decoded (once) for the pass-through."""
+    body, data = parse_json(ResponsesIn, raw, 400, "parameter")
     extra = body.model_extra or {}
     for name in FORBIDDEN:
         if name in extra:
@@ -147,7 +152,7 @@ def parse_request(raw: bytes) -> ResponsesIn:
     if body.input is None or body.input == []:
         if body.previous_response_id is None:
             raise InvalidRequest("Missing required parameter: 'input'.", "input")
-    return body
+    return body, data
 
 
 def decode(body: ResponsesIn, origin: dict[str, Any], history: tuple[Message, ...] = ()) -> Decoded:

@@ -29,7 +29,7 @@ from starlette.types import Receive
 
 from llm_router.api import responses_state as state
 from llm_router.api.errors import describe
-from llm_router.api.responses_schema import Decoded, ResponsesIn, decode, parse_request
+from llm_router.api.responses_schema import Decoded, ResponsesIn, decode, read_request
 from llm_router.api.responses_wire import (
     Envelope,
     StreamEncoder,
@@ -87,8 +87,7 @@ async def handle_responses(gateway: Gateway, ctx: RequestContext, raw: bytes, re
 
 async def _prepare(gateway: Gateway, ctx: RequestContext, raw: bytes) -> _Call:
     """Validate and decode; chain a stored previous response; refuse what cannot be sent."""
-    body = parse_request(raw)
-    data: dict[str, Any] = orjson.loads(raw)
+    body, data = read_request(raw)
     previous, translated = body.previous_response_id, _may_translate(gateway, body.model)
     store, owner = gateway.response_store, ctx.principal.key_id
     chained = await state.history(store, previous, owner) if previous is not None else None

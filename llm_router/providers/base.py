@@ -4,7 +4,7 @@ that speak JSON over HTTP with SSE streams. Providers supply only translation.""
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import AsyncGenerator, AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping
 from contextlib import aclosing
 from typing import Any, ClassVar, Protocol
 
@@ -98,12 +98,22 @@ class HTTPChatModel(ChatModel):
 
     async def exchange(self, body: bytes) -> tuple[bytes, ChatResponse]:
         """POST an already-encoded body; the raw answer and its canonical reading."""
+        raw = await self.fetch(body)
+        return raw, self.read_response(raw)
+
+    async def fetch(self, body: bytes) -> bytes:
+        """POST an already-encoded body; the answer's bytes (a ProviderError unless 200)."""
         async with self._post(body) as upstream:
-            raw = await upstream.read()
+            raw: bytes = await upstream.read()
             if upstream.status != 200:
                 raise self.error_for(upstream.status, upstream.headers, raw)
+        return raw
+
+    def read_response(self, raw: bytes,
+                      parse: Callable[[dict[str, Any]], ChatResponse] | None = None) -> ChatResponse:
+        """The canonical reading of an answer's bytes (``parse``, or ``parse_response``)."""
         try:
-            return raw, self.parse_response(orjson.loads(raw))
+            return (parse or self.parse_response)(orjson.loads(raw))
         except (orjson.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError):
             raise UpstreamProtocolError(
                 "Upstream sent a malformed response body.", provider=self.provider

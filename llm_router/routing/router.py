@@ -243,7 +243,7 @@ class Router:
         self.health.begin(name)
         try:
             async with asyncio.timeout(max(0.0, run.deadline - self.clock())):
-                sent = output_cap.capped(model.deployment, replace(request, model=model.deployment.model))
+                sent = output_cap.capped(model.deployment, _for_model(request, model.deployment.model))
                 result = await attempt(model, sent)
         except TimeoutError:
             slot.release()
@@ -285,6 +285,13 @@ class _Slot:
         if self.name:
             self.counts[self.name] -= 1
             self.name = ""
+
+
+def _for_model(request: T, model: str) -> T:
+    """``request`` for the upstream model ``model`` (a ChatRequest, or an embedding request)."""
+    if isinstance(request, ChatRequest):
+        return request.with_model(model)  # type: ignore[return-value]
+    return replace(request, model=model)  # type: ignore[type-var]
 
 
 def _record_attempt(model: ChatModel, started: float, is_retry: bool) -> AttemptRecord:

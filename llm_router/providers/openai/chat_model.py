@@ -9,7 +9,6 @@ answer then comes back with ``raw`` set to the upstream bytes, for the surface t
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import replace
 from typing import Any
 
 import orjson
@@ -44,9 +43,10 @@ class OpenAIChatModel(HTTPChatModel):
     async def send_message(self, request: ChatRequest) -> ChatResponse:
         if responses.passes_through(self.provider, request):
             return await responses.send(self, request)
-        raw, response = await self.exchange(orjson.dumps(self.build_body(request, stream=False)))
-        passed = request.origin is not None and request.origin.format == "openai"
-        return replace(response, raw=raw) if passed else response
+        raw = await self.fetch(orjson.dumps(self.build_body(request, stream=False)))
+        if request.origin is not None and request.origin.format == "openai":  # passed through
+            return self.read_response(raw, lambda body: translate.response_from_body(body, raw))
+        return self.read_response(raw)
 
     def stream_message(self, request: ChatRequest) -> AsyncIterator[ChatChunk]:
         if responses.passes_through(self.provider, request):

@@ -152,8 +152,9 @@ def usage_from_wire(usage: dict[str, Any] | None) -> Usage:
     )
 
 
-def response_from_body(body: dict[str, Any]) -> ChatResponse:
-    """The canonical response for a ``chat.completion`` body (first choice)."""
+def response_from_body(body: dict[str, Any], raw: bytes | None = None) -> ChatResponse:
+    """The canonical response for a ``chat.completion`` body (first choice); ``raw``, the
+    body's bytes, is kept when the answer is to be passed through."""
     choice = body["choices"][0]
     message = choice["message"]
     calls = tuple(
@@ -167,6 +168,7 @@ def response_from_body(body: dict[str, Any]) -> ChatResponse:
         finish_reason=FINISH_REASONS.get(choice.get("finish_reason") or "stop", "other"),
         usage=usage_from_wire(body.get("usage")),
         tool_calls=calls,
+        raw=raw,
         reasoning=reasoning_text(message),
     )
 
