@@ -36,6 +36,23 @@ class UpstreamResponse:
 
     async def read(self, limit: int = MAX_RESPONSE_BYTES) -> bytes:
         """The whole body, refusing more than ``limit`` bytes."""
+        content = self._response.content
+        if content.is_eof():  # all of it is in already (a small answer): no wait, no timer
+            try:
+                data = content.read_nowait()
+            except aiohttp.ClientPayloadError:
+                raise UpstreamProtocolError(
+                    "Upstream connection closed mid-response.", provider=self._provider
+                ) from None
+            except aiohttp.ClientError:
+                raise UpstreamConnectionError(
+                    "Upstream connection lost mid-response.", provider=self._provider
+                ) from None
+            if len(data) > limit:
+                raise UpstreamProtocolError(
+                    "Upstream response exceeds the size limit.", provider=self._provider
+                )
+            return data
         chunks: list[bytes] = []
         size = 0
         async for chunk in self.iter_chunks():
