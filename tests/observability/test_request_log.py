@@ -47,10 +47,10 @@ def written(json_format: bool, items: list[logging.LogRecord | Line]) -> list[st
     return stream.getvalue().splitlines()
 
 
-def as_log_record(record: UsageRecord, created: float) -> logging.LogRecord:
+def as_log_record(record: UsageRecord, created: float, extra: dict[str, object] | None = None) -> logging.LogRecord:
     made = logging.getLogger("llm_router.request").makeRecord(
         "llm_router.request", logging.INFO, "observer.py", 1, REQUEST_LINE, args(record), None,
-        extra=record.as_dict())
+        extra=extra or record.as_dict())
     made.created, made.msecs = created, int((created - int(created)) * 1000) + 0.0
     return made
 
@@ -62,6 +62,10 @@ def test_a_queued_line_is_the_line_the_formatter_writes_json_and_text() -> None:
     for json_format in (True, False):
         direct, logged = written(json_format, [line, as_log_record(record, created)])
         assert direct == logged
+    content = record.as_dict() | {"prompt": "the prompt", "completion": "the answer"}  # log_content on
+    with_content = line._replace(fields=content)
+    direct, logged = written(True, [with_content, as_log_record(record, created, content)])
+    assert direct == logged and json.loads(direct)["completion"] == "the answer"
     entry = json.loads(written(True, [line])[0])
     assert list(entry)[:4] == ["time", "level", "logger", "message"]
     assert entry["request_id"] == "req-9" and entry["cost_usd"] == 0.00012 and entry["input_tokens"] == 100
