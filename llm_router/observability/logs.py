@@ -192,6 +192,11 @@ def setup_logging(level: str, fmt: str) -> None:
     root.setLevel(level.upper())
     # uvicorn's own loggers (configured by uvicorn before the app is imported, when it is
     # run as ``uvicorn llm_router.app:app``) write through ours: JSON, access lines included.
+    # uvicorn told ``access_log=False`` (``llm-router serve``, ``uvicorn --no-access-log``) leaves its
+    # access logger with no handler and not propagating: it stays off (a line per request otherwise).
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
-        logging.getLogger(name).handlers[:] = []
-        logging.getLogger(name).propagate = True
+        logger = logging.getLogger(name)
+        if name == "uvicorn.access" and not logger.handlers and not logger.propagate:
+            continue
+        logger.handlers[:] = []
+        logger.propagate = True

@@ -120,5 +120,6 @@ def test_the_served_gateway_writes_the_request_line_without_secrets(fakes: dict[
     assert entry["logger"] == "llm_router.request" and entry["level"] == "INFO"
     assert entry["status"] == 200 and entry["input_tokens"] == 12 and entry["output_tokens"] == 3
     assert str(entry["message"]).startswith("request direct-1 openai status=200")
+    assert '"logger":"uvicorn.access"' not in log  # serve runs uvicorn with access_log=False
     assert "prompt words" not in log and "answer words" not in log
     assert all(key not in log for key in CANARY.values())
