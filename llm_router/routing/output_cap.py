@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import replace
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 from types import MappingProxyType
 from typing import Any, TypeVar
@@ -45,6 +45,7 @@ def _table() -> MappingProxyType[str, int]:
     return MappingProxyType({str(model): int(limit) for model, limit in data["models"].items()})
 
 
+@lru_cache(maxsize=4096)  # asked per attempt (and for the header): the prefix scan costs ~30 µs
 def known_limit(model: str) -> int | None:
     """The shipped table's output limit for an upstream model id (None: not known)."""
     name = _BEDROCK_PREFIX.sub("", model.rsplit("/", 1)[-1])
