@@ -10,6 +10,8 @@ from importlib import resources
 from llm_router.config.deployment import Price
 from llm_router.messages import Usage
 
+MAX_MATCHED = 4096
+
 
 class PriceTable:
     """Prices per model name (USD per million tokens)."""
@@ -22,6 +24,7 @@ class PriceTable:
             for model, p in data["models"].items()
         }
         self.prices.update(overrides or {})
+        self._matched: dict[str, Price | None] = {}  # model name -> its table entry (prefix search)
 
     def lookup(self, model: str | None, explicit: Price | None = None) -> Price | None:
         """The price for ``model``: an explicit deployment price wins, then the table
@@ -30,10 +33,16 @@ class PriceTable:
             return explicit
         if not model:
             return None
-        if model in self.prices:
-            return self.prices[model]
+        price = self.prices.get(model)
+        if price is not None:
+            return price
+        if model in self._matched:
+            return self._matched[model]
         prefixes = [m for m in self.prices if model.startswith(m + "-")]
-        return self.prices[max(prefixes, key=len)] if prefixes else None
+        price = self.prices[max(prefixes, key=len)] if prefixes else None
+        if len(self._matched) < MAX_MATCHED:  # bounded: model names come from upstream answers
+            self._matched[model] = price
+        return price
 
     @staticmethod
     def cost(price: Price | None, usage: Usage) -> float | None:
