@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Literal
 
 from pydantic import SecretStr
 
@@ -65,7 +66,9 @@ PROVIDER_OPTIONS = ("anthropic_version", "api_version", "region", "project", "lo
 @dataclass(frozen=True, slots=True)
 class LocalOptions:
     """The in-process model (LOCAL_* settings). ``model_path``: its GGUF file (None: the
-    bundled model); ``max_queue``: requests that may wait while one generates."""
+    bundled model); ``max_queue``: requests that may wait while one generates;
+    ``tool_calls``: "auto" lets the model choose whether to call an offered tool, "first" makes
+    it call one when answering the user's turn under tool_choice auto (providers/local/tools.py)."""
 
     model_path: str | None = None
     preload: bool = False
@@ -73,6 +76,7 @@ class LocalOptions:
     context_tokens: int = 2048
     threads: int | None = None
     weight_repack: bool = False
+    tool_calls: Literal["auto", "first"] = "auto"
 
 
 @dataclass(frozen=True, slots=True)

@@ -64,6 +64,7 @@ class Settings(BaseSettings):
     local_max_queue: int = Field(8, ge=0, le=10_000)
     local_context_tokens: int = Field(2048, ge=64)
     local_threads: int | None = Field(None, ge=1)
+    local_tool_calls: Literal["auto", "first"] = "auto"
     local_weight_repack: bool = False
 
     llm_router_api_key: SecretStr | None = None
@@ -161,6 +162,7 @@ class Settings(BaseSettings):
             model_path=self.local_model_path or None, preload=self.local_model_preload,
             max_queue=self.local_max_queue, context_tokens=self.local_context_tokens,
             threads=self.local_threads, weight_repack=self.local_weight_repack,
+            tool_calls=self.local_tool_calls,
         )
 
     def local_deployment(self) -> Deployment:

@@ -208,6 +208,9 @@ class _Generation:
         started = time.monotonic()
         body = {**DEFAULT_SAMPLING, **self.job.arguments, "stream": True,
                 "stream_options": {"include_usage": True}}
+        context = max(self.engine.options.context_tokens, MIN_CONTEXT_TOKENS)
+        if body.get("max_tokens") is not None:  # more than the context can never be generated
+            body["max_tokens"] = min(int(body["max_tokens"]), context)
         server.handle_chat_completions(body, self.on_chunk)
         if self.stopped:
             self.engine.cancelled_generations += 1
@@ -272,7 +275,8 @@ def _error(error: Any) -> BaseException:
     message = str(error.get("message", "")) if isinstance(error, dict) else str(error)
     code = error.get("code", 500) if isinstance(error, dict) else 500
     if isinstance(code, int) and 400 <= code < 500:
-        return InvalidRequest(f"The local model cannot take this request: {message}", "messages")
+        setting = " (LOCAL_CONTEXT_TOKENS)" if "context" in message else ""
+        return InvalidRequest(f"The local model cannot take this request: {message}{setting}", "messages")
     return ProviderError(f"The local model failed: {message}", provider="local")
 
 
