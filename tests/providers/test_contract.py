@@ -205,7 +205,7 @@ async def test_compatible_servers_get_max_tokens(subject: Subject) -> None:
     assert body[field] == 50
 
 
-# ----- local (in-process llama.cpp): the same contract where it applies (no tools, no HTTP errors)
+# ----- local (in-process llama.cpp): the same contract where it applies (no HTTP errors)
 @pytest.fixture(scope="module")
 def local_factory() -> object:
     """A factory holding the ``local`` deployment; skips when the ``local`` extra (its
@@ -233,12 +233,19 @@ async def test_local_text_stream_and_usage(local_factory: object) -> None:
     assert final.usage == response.usage
 
 
-async def test_local_refuses_tools_as_a_bad_request(local_factory: object) -> None:
-    from llm_router.errors import InvalidRequest
+async def test_local_tool_choice_required_is_a_call_of_the_tool(local_factory: object) -> None:
+    import json
+
+    from llm_router.messages import ToolChoice
 
     model: ChatModel = local_factory.create("local")  # type: ignore[attr-defined]
-    with pytest.raises(InvalidRequest):
-        await model.send_message(_for(model, ask(tools=(WEATHER,))))
+    request = ask("What is the weather in Paris?", tools=(WEATHER,), tool_choice=ToolChoice("required"),
+                  max_tokens=60)
+    response = await model.send_message(_for(model, request))
+    assert response.finish_reason == "tool_calls" and [c.name for c in response.tool_calls] == ["get_weather"]
+    assert isinstance(json.loads(response.tool_calls[0].arguments), dict)
+    _text, calls, final = await collect(model, request)
+    assert [c["name"] for c in calls.values()] == ["get_weather"] and final.finish_reason == "tool_calls"
 
 
 def test_usage_totals() -> None:

@@ -14,7 +14,7 @@ from llm_router.config.deployment import LocalOptions
 from llm_router.config.router_config import build_router_config
 from llm_router.config.settings import Settings
 from llm_router.errors import ConfigError, InvalidRequest, ProviderUnavailable
-from llm_router.messages import ChatRequest, ImagePart, Message, TextPart, Tool
+from llm_router.messages import ChatRequest, ImagePart, Message, TextPart
 from llm_router.providers.factory import ChatModelFactory
 from llm_router.providers.http import UpstreamClient
 from llm_router.providers.local.chat_model import llama_arguments
@@ -44,7 +44,6 @@ def test_request_becomes_llama_arguments():
 
 
 @pytest.mark.parametrize(("fields", "param"), [
-    ({"tools": (Tool("f"),)}, "tools"),
     ({"n": 2}, "n"),
     ({"extra": {"logit_bias": {}}}, "logit_bias"),
 ])
@@ -52,8 +51,7 @@ def test_what_a_local_model_cannot_honour_is_a_400_naming_it(fields, param):
     with pytest.raises(InvalidRequest) as error:
         llama_arguments(request(**fields))
     assert error.value.param == param
-    if param != "tools":
-        llama_arguments(request(**fields), drop=True)  # drop_params drops it instead
+    llama_arguments(request(**fields), drop=True)  # drop_params drops it instead
 
 
 def test_images_are_refused():
