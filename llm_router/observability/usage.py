@@ -56,11 +56,14 @@ def build_record(state: RequestState, status: int, cost: float | None, now: floa
     """The usage record for a finished request (``saved``: the cost a cache hit saved)."""
     usage = state.usage
     ttft = state.first_token_at - state.started if state.first_token_at is not None else None
+    billed = hedged = 0
+    for attempt in state.attempts:
+        billed += attempt.possibly_billed
+        hedged += attempt.hedge_cancelled
     return UsageRecord(
         request_id=state.request_id, timestamp=state.started_at, surface=state.surface,
         route=state.route, deployment=state.deployment, provider=state.provider, model=state.model,
-        attempts=len(state.attempts),
-        possibly_billed_attempts=sum(a.possibly_billed for a in state.attempts),
+        attempts=len(state.attempts), possibly_billed_attempts=billed,
         status=status, error_type=state.error_type,
         input_tokens=usage.input_tokens if usage else 0,
         output_tokens=usage.output_tokens if usage else 0,
@@ -70,7 +73,7 @@ def build_record(state: RequestState, status: int, cost: float | None, now: floa
         streamed=state.streamed, cancelled=state.cancelled, finish_reason=state.finish_reason,
         usage_estimated=bool(usage and usage.estimated),
         cache=state.cache, saved_cost_usd=saved,
-        hedge_cancelled_attempts=sum(a.hedge_cancelled for a in state.attempts), resumed=state.resumed,
+        hedge_cancelled_attempts=hedged, resumed=state.resumed,
     )
 
 
@@ -106,8 +109,10 @@ class UsageLedger:
             self._trim(record.timestamp)
         row["requests"] += 1
         row["errors"] += record.status >= 400
-        for name in FIELDS[2:]:
-            row[name] += getattr(record, name)
+        row["input_tokens"] += record.input_tokens  # FIELDS[2:], spelt out: once per request
+        row["output_tokens"] += record.output_tokens
+        row["cached_input_tokens"] += record.cached_input_tokens
+        row["possibly_billed_attempts"] += record.possibly_billed_attempts
         if record.cost_usd is None:
             row["unpriced"] += record.status < 400
         else:
