@@ -6,7 +6,7 @@ line endings, comments, multi-line ``data``) and it returns complete events.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from llm_router.errors import UpstreamProtocolError
 
@@ -14,9 +14,9 @@ from llm_router.errors import UpstreamProtocolError
 MAX_EVENT_BYTES = 1024 * 1024
 
 
-@dataclass(frozen=True, slots=True)
-class SSEEvent:
-    """One decoded event. ``event`` is None when the stream names no event type."""
+class SSEEvent(NamedTuple):
+    """One decoded event. ``event`` is None when the stream names no event type.
+    (A named tuple: streams make one per upstream event, and it is the cheapest to make.)"""
 
     data: str
     event: str | None = None
@@ -54,9 +54,11 @@ class SSEDecoder:
         buffer = self._buffer + chunk if self._buffer else chunk
         if b"\r" in buffer:
             buffer = buffer.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+        events: list[SSEEvent] = []
+        if not self._data and self._event is None:  # between events: split whole ones off
+            buffer = self._whole_events(bytes(buffer), events)
         lines = buffer.split(b"\n")
         self._buffer = bytearray(lines.pop())
-        events: list[SSEEvent] = []
         for raw in lines:
             event = self._line(raw.decode("utf-8", errors="replace"))
             if event is not None:
@@ -64,6 +66,35 @@ class SSEDecoder:
         if self._size + len(self._buffer) > self._max:
             self._too_large()
         return events
+
+    def _whole_events(self, buffer: bytes, events: list[SSEEvent]) -> bytes:
+        """Decode the complete events at the start of ``buffer`` into ``events``; the rest
+        (an event still arriving) is returned. The common shapes (one ``data:`` line, or an
+        ``event:`` line and one ``data:`` line) skip the line-by-line reading."""
+        parts = buffer.split(b"\n\n")
+        rest = parts.pop()
+        for part in parts:
+            event = self._simple(part)
+            if event is None:
+                for raw in part.split(b"\n"):
+                    self._line(raw.decode("utf-8", errors="replace"))
+                event = self._dispatch()
+            if event is not None:
+                events.append(event)
+        return rest
+
+    def _simple(self, part: bytes) -> SSEEvent | None:
+        """The event of one ``data:`` line, with an optional ``event:`` line before it."""
+        name = None
+        if part.startswith(b"event: "):
+            head, _, part = part.partition(b"\n")
+            name = head[7:].decode("utf-8", errors="replace") or None
+        if not part.startswith(b"data: ") or b"\n" in part:
+            return None
+        data = part[6:].decode("utf-8", errors="replace")
+        if len(data) + 1 > self._max:
+            self._too_large()
+        return SSEEvent(data, name, self._id)
 
     def _too_large(self) -> None:
         self._buffer, self._data, self._size = bytearray(), [], 0

@@ -88,6 +88,11 @@ class RawFrames:
     def feed(self, data: bytes) -> list[bytes]:
         """The complete events (each with its terminating blank line) that ``data`` ends."""
         self.buffer += data
+        if b"\r" not in self.buffer:  # LF line ends (the usual): split at every blank line at once
+            *whole, self.buffer = self.buffer.split(b"\n\n")
+            if len(self.buffer) > self.limit:
+                raise UpstreamProtocolError(f"Upstream sent a stream event larger than {self.limit} bytes.")
+            return [frame + b"\n\n" for frame in whole]
         frames: list[bytes] = []
         while True:
             ends = [i + len(sep) for sep in _BLANK_LINES if (i := self.buffer.find(sep)) >= 0]

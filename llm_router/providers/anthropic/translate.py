@@ -198,6 +198,21 @@ def error_from_body(body: Any) -> tuple[str | None, str]:
     return error.get("type"), str(error.get("message") or "")
 
 
+def text_delta(data: str) -> str | None:
+    """The text of a ``content_block_delta`` event carrying a ``text_delta``; None otherwise."""
+    try:
+        value: Any = orjson.loads(data)
+    except orjson.JSONDecodeError:
+        return None
+    if type(value) is not dict or value.get("type") != "content_block_delta":
+        return None
+    delta = value.get("delta")
+    if type(delta) is not dict or delta.get("type") != "text_delta":
+        return None
+    text = delta.get("text")
+    return text if type(text) is str else None
+
+
 class AnthropicStreamTranslator(EventTranslator):
     """Messages stream events to canonical chunks. Ends at ``message_stop``."""
 
@@ -211,7 +226,9 @@ class AnthropicStreamTranslator(EventTranslator):
         self.tool_index: dict[int, int] = {}  # Anthropic block index -> tool-call index
 
     def translate(self, event: SSEEvent) -> list[ChatChunk]:
-        """Chunks for one SSE event."""
+        """Chunks for one SSE event (a text delta, the common event, is read directly)."""
+        if event.event == "content_block_delta" and (text := text_delta(event.data)) is not None:
+            return [self._chunk(text=text)] if text else []
         data = self.load(event)
         kind = data.get("type") or event.event
         handler = getattr(self, "_on_" + str(kind), None)

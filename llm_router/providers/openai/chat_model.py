@@ -8,7 +8,7 @@ answer then comes back with ``raw`` set to the upstream bytes, for the surface t
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Any
 
 import orjson
@@ -16,7 +16,9 @@ import orjson
 from llm_router.messages import ChatChunk, ChatRequest, ChatResponse
 from llm_router.providers import reasoning
 from llm_router.providers.base import HTTPChatModel
+from llm_router.providers.http import UpstreamResponse
 from llm_router.providers.openai import responses, translate
+from llm_router.providers.openai.stream import ChatStreamTranslator, translate_reads
 
 
 class OpenAIChatModel(HTTPChatModel):
@@ -57,7 +59,12 @@ class OpenAIChatModel(HTTPChatModel):
         return translate.response_from_body(body)
 
     def stream_translator(self) -> translate.OpenAIStreamTranslator:
-        return translate.OpenAIStreamTranslator(self.provider)
+        return ChatStreamTranslator(self.provider)
+
+    def _translate(self, upstream: UpstreamResponse, translator: Any) -> AsyncGenerator[ChatChunk, None]:
+        if not isinstance(translator, ChatStreamTranslator):  # a subclass's own reader (Azure)
+            return super()._translate(upstream, translator)
+        return translate_reads(upstream, translator, self.max_event_bytes, self.provider)
 
     def parse_error(self, body: Any) -> tuple[str | None, str]:
         return translate.error_from_body(body)
