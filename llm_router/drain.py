@@ -14,7 +14,11 @@ On SIGTERM (or the first Ctrl-C):
    for any cancelled request.
 4. The app shuts down (the ledger and the journal are flushed) and the process exits 0.
 
-A second SIGINT forces an immediate exit (uvicorn's behaviour)."""
+A second SIGINT forces an immediate exit (uvicorn's behaviour).
+
+This module owns the drain's state and lifecycle; the edge (``api/edge.py``, built with
+``create_app(drain=...)``) calls into it for each HTTP exchange (``enter``/``leave``, and
+``settle``/``absorb`` for a cut), so the drain adds no middleware layer or ``send`` wrapper."""
 
 from __future__ import annotations
 
@@ -23,6 +27,7 @@ import logging
 import signal
 import socket
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from types import FrameType
 
@@ -30,7 +35,7 @@ import orjson
 import uvicorn
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Send
 
 log = logging.getLogger("llm_router.drain")
 SHUTTING_DOWN = "The server is shutting down; retry the request."
@@ -47,10 +52,11 @@ class DrainSettings(BaseSettings):
 
 
 @dataclass(eq=False, slots=True)
-class _InFlight:
-    """One HTTP exchange the drain may have to cut."""
+class InFlight:
+    """One HTTP exchange the drain may have to cut. The edge (``api/edge.py``) keeps
+    ``started``, ``stream`` and ``finished`` up to date from the messages it sends."""
 
-    send: Send
+    send: Send  # the server's own send: what the cut answers through
     path: str
     task: asyncio.Task[object] | None
     started: bool = False
@@ -58,17 +64,12 @@ class _InFlight:
     stream: bool = False
     cut: bool = False
 
-    async def forward(self, message: Message) -> None:
-        kind = message["type"]
-        if kind == "http.response.body":
-            if not message.get("more_body", False):
-                self.finished = True
-        elif kind == "http.response.start":
-            self.started = True
-            for name, value in message.get("headers") or ():  # ASGI header names are lower case
-                if name == b"content-type":
-                    self.stream = value.startswith(b"text/event-stream")
-        await self.send(message)
+    def start(self, headers: Iterable[tuple[bytes, bytes]]) -> None:
+        """The response has started with ``headers``."""
+        self.started = True
+        for name, value in headers:  # ASGI header names are lower case
+            if name == b"content-type":
+                self.stream = value.startswith(b"text/event-stream")
 
 
 @dataclass
@@ -78,7 +79,7 @@ class Drain:
     grace: float = 30.0
     delay: float = 0.0
     began: float | None = None
-    in_flight: set[_InFlight] = field(default_factory=set)
+    in_flight: set[InFlight] = field(default_factory=set)
     _cutter: asyncio.TimerHandle | None = None
 
     @classmethod
@@ -115,6 +116,37 @@ class Drain:
         assert self.began is not None
         return self.began + min(self.delay, self.grace)
 
+    async def refuse_ready(self, send: Send) -> None:
+        """``/ready`` while draining: 503, so a load balancer stops sending."""
+        await _json(send, 503, {"status": "draining"})
+
+    def enter(self, send: Send, path: str) -> InFlight:
+        """An exchange begins (in the current task); ``send`` is the server's."""
+        exchange = InFlight(send, path, asyncio.current_task())
+        self.in_flight.add(exchange)
+        return exchange
+
+    def leave(self, exchange: InFlight) -> None:
+        self.in_flight.discard(exchange)
+
+    async def settle(self, exchange: InFlight) -> None:
+        """After the app returned: a cut it swallowed still ends explicitly."""
+        if exchange.cut and not exchange.finished:
+            task = asyncio.current_task()
+            if task is not None and task.cancelling():
+                task.uncancel()
+            await _end(exchange)
+
+    async def absorb(self, exchange: InFlight) -> bool:
+        """After the app raised CancelledError: True when it was our cut (now answered and
+        uncancelled), False when the cancellation is someone else's and must propagate."""
+        task = asyncio.current_task()
+        if not exchange.cut or task is None or task.cancelling() > 1:
+            return False
+        task.uncancel()
+        await _end(exchange)
+        return True
+
     def cut(self) -> None:
         """End every exchange still in flight."""
         running = [e for e in self.in_flight if not e.finished and e.task is not None]
@@ -124,39 +156,6 @@ class Drain:
             exchange.cut = True
             assert exchange.task is not None
             exchange.task.cancel("drain")
-
-
-class DrainMiddleware:
-    """``/ready`` 503 while draining; cuts what outlives the grace period (see the module)."""
-
-    def __init__(self, app: ASGIApp, drain: Drain) -> None:
-        self.app = app
-        self.drain = drain
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        if self.drain.draining and scope["path"] in ("/ready", scope.get("root_path", "") + "/ready"):
-            await _json(send, 503, {"status": "draining"})
-            return
-        exchange = _InFlight(send, scope["path"], asyncio.current_task())
-        self.drain.in_flight.add(exchange)
-        try:
-            await self.app(scope, receive, exchange.forward)
-            if exchange.cut and not exchange.finished:  # the app swallowed the cancellation
-                task = asyncio.current_task()
-                if task is not None and task.cancelling():
-                    task.uncancel()
-                await _end(exchange)
-        except asyncio.CancelledError:
-            task = asyncio.current_task()
-            if not exchange.cut or task is None or task.cancelling() > 1:
-                raise
-            task.uncancel()
-            await _end(exchange)
-        finally:
-            self.drain.in_flight.discard(exchange)
 
 
 async def _json(send: Send, status: int, body: object,
@@ -181,7 +180,7 @@ def _error_event(path: str) -> bytes:
     return b"data: " + orjson.dumps({"error": error}) + b"\n\n"
 
 
-async def _end(exchange: _InFlight) -> None:
+async def _end(exchange: InFlight) -> None:
     """Finish a cut exchange explicitly."""
     if exchange.finished:
         return
@@ -223,10 +222,10 @@ class DrainingServer(uvicorn.Server):
 
 
 def drained_app(drain: Drain) -> ASGIApp:
-    """The app (``create_app`` from the environment) behind the drain middleware."""
+    """The app (``create_app`` from the environment) whose edge tracks requests for ``drain``."""
     from llm_router.api.app import create_app
 
-    return DrainMiddleware(create_app(), drain)
+    return create_app(drain=drain)
 
 
 def run(config: uvicorn.Config, drain: Drain) -> int:

@@ -2,7 +2,8 @@
 
 One routing table: the data-plane surfaces (``api/surfaces.py``) are plain ASGI routes of the
 same application as FastAPI's routes (``/health``, ``/v1/models``, ``/v1/usage``, admin...).
-In front of all of them sits one edge middleware (``api/edge.py``), and, when configured, CORS.
+In front of all of them sits one edge middleware (``api/edge.py``, which also tracks requests
+for the drain, ``drain.py``), and, when configured, CORS.
 The edge hands a data-plane ``POST`` to its endpoint by exact path, from the same table (the
 routes here answer everything else about those paths: 405, CORS, redirects).
 Every error response is rendered by ``api/errors.py``."""
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -38,15 +39,19 @@ from llm_router.errors import RouterError
 from llm_router.observability.logs import setup_logging
 from llm_router.observability.observer import Observer
 
+if TYPE_CHECKING:
+    from llm_router.drain import Drain
+
 log = logging.getLogger("llm_router")
 VERSION = "0.1.0"
 
 
 def create_app(settings: Settings | None = None, config_path: str | None = None, *,
-               configure_logging: bool = True) -> FastAPI:
+               configure_logging: bool = True, drain: Drain | None = None) -> FastAPI:
     """Build the service from ``settings`` (read from the environment and ``.env`` if None)
     and the router config file at ``config_path`` (or ``LLM_ROUTER_CONFIG``), if any.
-    ``configure_logging=False`` leaves the process's logging as it is (an embedding host's)."""
+    ``configure_logging=False`` leaves the process's logging as it is (an embedding host's);
+    with a ``drain`` (``llm-router serve``), the edge tracks every request for it."""
     settings = settings or Settings()
     if configure_logging:
         setup_logging(settings.llm_router_log_level, settings.llm_router_log_format)
@@ -66,7 +71,7 @@ def create_app(settings: Settings | None = None, config_path: str | None = None,
         app.include_router(responses_state.router)  # GET /v1/responses/{id}
     _add_openapi(app, surfaces)
     _add_error_handlers(app)
-    _add_middleware(app, settings, services.observer, endpoints)
+    _add_middleware(app, settings, services.observer, endpoints, drain)
     return app
 
 
@@ -84,9 +89,13 @@ def _set_state(app: FastAPI, services: Services) -> None:
 
 
 class RouterApp(FastAPI):
-    """FastAPI with a lean middleware stack: the server-error guard, our middleware (CORS, the
-    edge), exception handling, FastAPI's exit stack, the routes. FastAPI's own telemetry and
-    body-size layers are left out: the body limit is our policy."""
+    """FastAPI with a lean middleware stack: the edge, the server-error guard, our middleware
+    (CORS), exception handling, FastAPI's exit stack, the routes. The edge is outermost so that
+    a data-plane request it hands straight to its endpoint passes through no other layer (the
+    edge itself answers an exception the endpoint lets out, as the server-error guard would).
+    FastAPI's own telemetry and body-size layers are left out: the body limit is our policy."""
+
+    edge: dict[str, Any] | None = None  # EdgeMiddleware's arguments, set by _add_middleware
 
     def build_middleware_stack(self) -> ASGIApp:
         handlers = {k: v for k, v in self.exception_handlers.items() if k not in (500, Exception)}
@@ -94,7 +103,8 @@ class RouterApp(FastAPI):
                                            debug=self.debug)
         for middleware in reversed(self.user_middleware):
             app = middleware.cls(app, *middleware.args, **middleware.kwargs)
-        return ServerErrorMiddleware(app, handler=self.exception_handlers.get(Exception), debug=self.debug)
+        app = ServerErrorMiddleware(app, handler=self.exception_handlers.get(Exception), debug=self.debug)
+        return EdgeMiddleware(app, **self.edge) if self.edge is not None else app
 
 
 def _add_surfaces(app: FastAPI, surfaces: tuple[SurfaceRoute, ...],
@@ -125,8 +135,8 @@ def _add_openapi(app: FastAPI, surfaces: tuple[SurfaceRoute, ...]) -> None:
         return document
 
 
-def _add_middleware(app: FastAPI, settings: Settings, observer: Observer,
-                    endpoints: dict[str, DataPlaneEndpoint]) -> None:
+def _add_middleware(app: RouterApp, settings: Settings, observer: Observer,
+                    endpoints: dict[str, DataPlaneEndpoint], drain: Drain | None) -> None:
     origins = [o.strip() for o in settings.llm_router_cors_origins.split(",") if o.strip()]
     if origins:
         app.add_middleware(CORSMiddleware, allow_origins=origins, allow_methods=["*"],
@@ -134,7 +144,7 @@ def _add_middleware(app: FastAPI, settings: Settings, observer: Observer,
                            allow_credentials=False)
     limits = HeaderLimits(settings.llm_router_max_header_bytes, settings.llm_router_max_headers_bytes,
                           settings.llm_router_max_headers)
-    app.add_middleware(EdgeMiddleware, observer=observer, endpoints=endpoints, limits=limits)  # outermost
+    app.edge = {"observer": observer, "endpoints": endpoints, "limits": limits, "drain": drain}  # outermost
 
 
 def _add_error_handlers(app: FastAPI) -> None:

@@ -1,16 +1,20 @@
-"""The edge: one pure-ASGI middleware in front of every route.
+"""The edge: one pure-ASGI middleware in front of every route, the outermost layer.
 
-For every HTTP request it assigns the request id (the client's ``x-request-id`` when it is a
-sane token, else a new one), starts the request's :class:`RequestState` (the context the
-gateway, router and policies write to), adds ``x-request-id`` to the response, and, for the
-data-plane paths (every surface in ``api/surfaces.py``, present and future), hands the finished
-request to the Observer once the whole response — a stream included — is over.
+For every HTTP request it reads the headers once, assigns the request id (the client's first
+``x-request-id`` when it is a sane token, else a new one), starts the request's
+:class:`RequestState` (the context the gateway, router and policies write to), adds
+``x-request-id`` to the response, and, for the data-plane paths (every surface in
+``api/surfaces.py``, present and future), hands the finished request to the Observer once the
+whole response — a stream included — is over. Under ``llm-router serve`` it also tracks each
+exchange for the drain (``drain.py``: ``/ready`` 503 while draining, the cut at the end of the
+grace) in the same ``send`` wrapper: the drain is no layer of its own.
 
 A data-plane ``POST`` (an exact path of the same table) goes from here straight to its
 :class:`~llm_router.api.endpoint.DataPlaneEndpoint`: the endpoint renders its own errors, so
-the exception layers and the route scan behind this middleware add nothing to it. Every other
-request — another method (405), a path of no surface, a cross-origin request (``Origin``: CORS
-answers it) — goes through the whole application as before.
+the server-error guard, the exception layers and the route scan behind this middleware add
+nothing to it (an exception it lets out before its response started is still a 500 in its
+surface's shape). Every other request — another method (405), a path of no surface, a
+cross-origin request (``Origin``: CORS answers it) — goes through the whole application.
 
 Before any route runs it refuses what no route should see: a ``Host`` that is not a host
 (RFC 9112 §3.2: ``127.0.0.1/health``, ``?``, ``#``, ``@``, spaces) is a 400, and a header over
@@ -22,9 +26,10 @@ and client disconnects pass through untouched.
 
 from __future__ import annotations
 
+import asyncio
 import random
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -38,6 +43,7 @@ from llm_router.observability.state import begin_request
 
 if TYPE_CHECKING:
     from llm_router.api.endpoint import DataPlaneEndpoint
+    from llm_router.drain import Drain, InFlight
 
 _VALID_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 # host [":" port], or an IPv6 literal in brackets: nothing else may stand in a Host header.
@@ -54,15 +60,16 @@ class HeaderLimits:
 
 
 class EdgeMiddleware:
-    """Request id, request state, and the Observer for data-plane requests."""
+    """Request id, request state, drain tracking, and the Observer for data-plane requests."""
 
     def __init__(self, app: ASGIApp, observer: Observer | None = None,
                  endpoints: Mapping[str, DataPlaneEndpoint] | None = None,
-                 limits: HeaderLimits | None = None) -> None:
+                 limits: HeaderLimits | None = None, drain: Drain | None = None) -> None:
         self.app = app
         self.limits = limits or HeaderLimits()
         self.observer = observer
         self.endpoints = dict(endpoints or {})  # path -> the endpoint of its surface
+        self.drain = drain
         # Request ids only need to be unique, not secret: a seeded PRNG, not a syscall each.
         self._ids = random.Random()
 
@@ -70,71 +77,109 @@ class EdgeMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        request_id = self._request_id(scope)
-        endpoint = self.endpoints.get(route_path(scope))
+        drain = self.drain
+        if drain is None:
+            await self._handle(scope, receive, send, None)
+            return
+        if drain.draining and route_path(scope) == "/ready":
+            await drain.refuse_ready(send)
+            return
+        exchange = drain.enter(send, scope["path"])
+        try:
+            await self._handle(scope, receive, send, exchange)
+            await drain.settle(exchange)
+        except asyncio.CancelledError:
+            if not await drain.absorb(exchange):
+                raise
+        finally:
+            drain.leave(exchange)
+
+    async def _handle(self, scope: Scope, receive: Receive, send: Send, exchange: InFlight | None) -> None:
+        path = route_path(scope)
+        given, origin, problem = _scan(scope["headers"], self.limits)
+        request_id = given or f"{self._ids.getrandbits(128):032x}"
+        endpoint = self.endpoints.get(path)
         surface = endpoint.route.name if endpoint is not None else None
         state = begin_request(request_id, surface or "other")
         id_header = (b"x-request-id", request_id.encode())
+        started = False
 
         async def send_with_id(message: Message) -> None:
-            if message["type"] == "http.response.start":
+            nonlocal started
+            kind = message["type"]
+            if kind == "http.response.start":
+                started = True
                 state.status = message["status"]
-                message["headers"] = [*message.get("headers", ()), id_header]
+                message["headers"] = headers = [*message.get("headers", ()), id_header]
+                if exchange is not None:
+                    exchange.start(headers)
+            elif exchange is not None and kind == "http.response.body" and not message.get("more_body"):
+                exchange.finished = True
             await send(message)
 
-        problem = self._problem(scope["headers"])
         if problem is not None:
-            response = error_response(problem, surface_for_path(route_path(scope)))
-            await response(scope, receive, send_with_id)
+            await error_response(problem, surface_for_path(path))(scope, receive, send_with_id)
             return
-        app = self.app
-        if endpoint is not None and scope["method"] == "POST" and not _cross_origin(scope["headers"]):
-            app = endpoint
         observer = self.observer if surface is not None else None
-        if observer is None:
-            await app(scope, receive, send_with_id)
-            return
-        observer.start(state)
+        if observer is not None:
+            observer.start(state)
         try:
-            await app(scope, receive, send_with_id)
+            if endpoint is None or scope["method"] != "POST" or origin:
+                await self.app(scope, receive, send_with_id)
+            else:
+                await _direct(endpoint, scope, receive, send_with_id, lambda: started)
         finally:
-            observer.finish(state, state.status)
-
-    def _problem(self, headers: list[tuple[bytes, bytes]]) -> InvalidRequest | None:
-        """Why these headers are refused before routing, or None."""
-        limits = self.limits
-        if len(headers) > limits.max_headers:
-            return InvalidRequest(f"Too many headers (the limit is {limits.max_headers}).", None, 431,
-                                  "headers_too_large")
-        total = 0
-        hosts = 0
-        for name, value in headers:
-            size = len(name) + len(value)
-            total += size
-            if size > limits.max_header_bytes:
-                return InvalidRequest(f"A header is over {limits.max_header_bytes} bytes.", None, 431,
-                                      "headers_too_large")
-            if name == b"host":
-                hosts += 1
-                if not _VALID_HOST.match(value):
-                    return InvalidRequest("Invalid Host header.", None, 400, "invalid_host")
-        if total > limits.max_headers_bytes:
-            return InvalidRequest(f"Headers are over {limits.max_headers_bytes} bytes in all.", None, 431,
-                                  "headers_too_large")
-        if hosts > 1:
-            return InvalidRequest("More than one Host header.", None, 400, "invalid_host")
-        return None
-
-    def _request_id(self, scope: Scope) -> str:
-        for name, value in scope["headers"]:
-            if name == b"x-request-id":
-                given: str = value.decode("latin-1")
-                if _VALID_ID.match(given):
-                    return given
-                break
-        return f"{self._ids.getrandbits(128):032x}"
+            if observer is not None:
+                observer.finish(state, state.status)
 
 
-def _cross_origin(headers: list[tuple[bytes, bytes]]) -> bool:
-    """Whether the request names an ``Origin`` (CORS, when configured, must see it)."""
-    return any(name == b"origin" for name, _ in headers)
+async def _direct(endpoint: DataPlaneEndpoint, scope: Scope, receive: Receive, send: Send,
+                  started: Callable[[], bool]) -> None:
+    """The endpoint, with what ServerErrorMiddleware does for the other routes: an exception
+    let out before the response started is a 500 in the surface's shape, then raised on (the
+    server logs it)."""
+    try:
+        await endpoint(scope, receive, send)
+    except Exception as exc:
+        if started():
+            raise
+        await error_response(exc, endpoint.route.surface)(scope, receive, send)
+        raise
+
+
+def _scan(headers: list[tuple[bytes, bytes]],
+          limits: HeaderLimits) -> tuple[str | None, bool, InvalidRequest | None]:
+    """One pass over the request headers: the client's request id (when it is a sane token),
+    whether an ``Origin`` is named (CORS, when configured, must see it), and why the headers
+    are refused before routing (or None)."""
+    given: bytes | None = None
+    origin = False
+    problem: InvalidRequest | None = None
+    total = hosts = 0
+    max_header = limits.max_header_bytes
+    for name, value in headers:
+        size = len(name) + len(value)
+        total += size
+        if size > max_header and problem is None:
+            problem = InvalidRequest(f"A header is over {max_header} bytes.", None, 431, "headers_too_large")
+        if name == b"host":
+            hosts += 1
+            if problem is None and not _VALID_HOST.match(value):
+                problem = InvalidRequest("Invalid Host header.", None, 400, "invalid_host")
+        elif name == b"x-request-id":
+            if given is None:
+                given = value
+        elif name == b"origin":
+            origin = True
+    request_id = given.decode("latin-1") if given is not None else None
+    if request_id is not None and not _VALID_ID.match(request_id):
+        request_id = None
+    if len(headers) > limits.max_headers:
+        problem = InvalidRequest(f"Too many headers (the limit is {limits.max_headers}).", None, 431,
+                                 "headers_too_large")
+    elif problem is None and total > limits.max_headers_bytes:
+        problem = InvalidRequest(f"Headers are over {limits.max_headers_bytes} bytes in all.", None, 431,
+                                 "headers_too_large")
+    elif problem is None and hosts > 1:
+        problem = InvalidRequest("More than one Host header.", None, 400, "invalid_host")
+    return request_id, origin, problem
