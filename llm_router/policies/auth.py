@@ -20,6 +20,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -49,11 +50,16 @@ class Held:
 
 @dataclass(slots=True)
 class VirtualAuth:
-    """``Principal.data`` of a virtual key: its record, its team's, this request's holdings."""
+    """``Principal.data`` of a virtual key: its record, its team's, this request's holdings.
+
+    ``memo`` is what the policies derive from the two records (their limit scopes, budgets),
+    kept per auth-cache entry: shared by every request until the entry is refreshed or
+    invalidated, so a change to the key or team is seen together with the new records."""
 
     key: KeyRecord
     team: TeamRecord | None
     held: Held = field(default_factory=Held)
+    memo: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +67,7 @@ class _Entry:
     expires: float
     key: KeyRecord | None
     team: TeamRecord | None
+    memo: dict[str, Any] = field(default_factory=dict)
 
 
 class AuthCache:
@@ -89,13 +96,14 @@ class AuthCache:
             return None
         return entry
 
-    def put(self, key_hash: str, key: KeyRecord | None, team: TeamRecord | None) -> None:
+    def put(self, key_hash: str, key: KeyRecord | None, team: TeamRecord | None) -> _Entry:
         """Remember a lookup."""
         ttl = self.ttl if key is not None else self.negative_ttl
-        self._entries[key_hash] = _Entry(self.clock() + ttl, key, team)
+        entry = self._entries[key_hash] = _Entry(self.clock() + ttl, key, team)
         self._entries.move_to_end(key_hash)
         while len(self._entries) > self.max_entries:
             self._entries.popitem(last=False)
+        return entry
 
     def invalidate_key(self, key_id: str) -> None:
         """Forget a key (revoked or changed)."""
@@ -141,7 +149,7 @@ class Authenticator:
             raise Unauthorized("This API key's team no longer exists.")
         models = key.rules.models if key.rules.models is not None else (team.rules.models if team else None)
         return Principal(kind="virtual", key_id=key.id, team_id=key.team_id, models=models,
-                         data=VirtualAuth(key, team))
+                         data=VirtualAuth(key, team, memo=entry.memo))
 
     async def _load(self, key_hash: str) -> _Entry:
         try:
@@ -153,5 +161,4 @@ class Authenticator:
                 return known
             log.warning("key lookup failed: the database is unavailable", exc_info=True)
             raise Overloaded(STORAGE_DOWN, retry_after=1.0) from None
-        self.cache.put(key_hash, key, team)
-        return _Entry(0.0, key, team)
+        return self.cache.put(key_hash, key, team)

@@ -63,6 +63,9 @@ class RequestContext:
     request: ChatRequest | None = None
     #: Tokens the request is expected to use (prompt estimate + max output), for tpm/budgets.
     estimated_tokens: int = 0
+    #: The prompt estimate of ``request`` once made (``estimate.prompt_tokens``): made once,
+    #: shared by the rate limits and the budget.
+    prompt_estimate: int | None = None
     #: Set before ``settle``: the request's real cost in USD, when known.
     cost_usd: float | None = None
     #: Headers every surface adds to its response (rate-limit headers, dropped params...).
@@ -86,24 +89,37 @@ class BasePolicy:
         """After the response is over (also after failures); must not raise."""
 
 
+def _overrides(policy: BasePolicy, stage: str) -> bool:
+    return getattr(type(policy), stage) is not getattr(BasePolicy, stage)
+
+
 class PolicyChain:
-    """The ordered policies of the data plane; ``admit``/``check`` stop at the first refusal."""
+    """The ordered policies of the data plane; ``admit``/``check`` stop at the first refusal.
+
+    A stage a policy does not override is a no-op and is not called (an await less per
+    policy and request); ``ctx.checked`` still lists every policy whose ``check`` passed."""
 
     def __init__(self, policies: Sequence[BasePolicy] = ()) -> None:
         self.policies = tuple(policies)
+        self._admits = tuple(p for p in self.policies if _overrides(p, "admit"))
+        self._checks = tuple((p, _overrides(p, "check")) for p in self.policies)
+        self._settles = frozenset(id(p) for p in self.policies if _overrides(p, "settle"))
 
     async def admit(self, ctx: RequestContext) -> None:
         """Run every policy's ``admit`` in order."""
-        for policy in self.policies:
+        for policy in self._admits:
             await policy.admit(ctx)
 
     async def check(self, ctx: RequestContext) -> None:
         """Run every policy's ``check`` in order, remembering which passed."""
-        for policy in self.policies:
-            await policy.check(ctx)
+        for policy, run in self._checks:
+            if run:
+                await policy.check(ctx)
             ctx.checked.append(policy)
 
     async def settle(self, ctx: RequestContext) -> None:
         """Run ``settle`` for every policy whose ``check`` passed, last first."""
         while ctx.checked:
-            await ctx.checked.pop().settle(ctx)
+            policy = ctx.checked.pop()
+            if id(policy) in self._settles:
+                await policy.settle(ctx)

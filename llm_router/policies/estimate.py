@@ -28,9 +28,13 @@ def prompt_tokens(request: ChatRequest) -> int:
 
 def estimate(ctx: RequestContext) -> tuple[int, int | None]:
     """(prompt tokens, max output tokens or None) expected for the request."""
-    if ctx.request is not None:
-        return prompt_tokens(ctx.request), ctx.request.max_tokens
-    return ctx.estimated_tokens, None
+    request = ctx.request
+    if request is None:
+        return ctx.estimated_tokens, None
+    prompt = ctx.prompt_estimate
+    if prompt is None:
+        prompt = ctx.prompt_estimate = prompt_tokens(request)
+    return prompt, request.max_tokens
 
 
 def rate_tokens(ctx: RequestContext) -> int:

@@ -9,6 +9,8 @@ limited key carries OpenAI's headers (the tighter of key and team):
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from llm_router.errors import RateLimited
 from llm_router.policies.auth import VirtualAuth
 from llm_router.policies.base import BasePolicy, RequestContext
@@ -23,25 +25,46 @@ def duration(seconds: float) -> str:
     """OpenAI's reset format: ``250ms``, ``12s``, ``1m30s``."""
     if seconds < 1:
         return f"{max(0, round(seconds * 1000))}ms"
-    minutes, rest = divmod(round(seconds, 3), 60)
-    text = f"{rest:.3f}".rstrip("0").rstrip(".") + "s"
-    return f"{int(minutes)}m{text}" if minutes else text
+    minutes, millis = divmod(round(seconds * 1000), 60_000)
+    whole, frac = divmod(millis, 1000)
+    text = f"{whole}.{frac:03d}".rstrip("0") + "s" if frac else f"{whole}s"
+    return f"{minutes}m{text}" if minutes else text
 
 
-def _scopes(auth: VirtualAuth) -> list[tuple[str, str, Limits]]:
-    scopes = [(f"key:{auth.key.id}", f"key '{auth.key.name}'", auth.key.rules.limits)]
-    if auth.team is not None:
-        scopes.append((f"team:{auth.team.id}", f"team '{auth.team.name}'", auth.team.rules.limits))
-    return [s for s in scopes if s[2].any()]
+@dataclass(frozen=True, slots=True)
+class _Scope:
+    """The limits of a key or of its team, with the names of their counters."""
+
+    label: str
+    limits: Limits
+    rpm: str
+    tpm: str
+    parallel: str
+
+
+def _scope(scope: str, label: str, limits: Limits) -> _Scope:
+    return _Scope(label, limits, f"rpm:{scope}", f"tpm:{scope}", f"parallel:{scope}")
+
+
+def _scopes(auth: VirtualAuth) -> tuple[_Scope, ...]:
+    """The limited scopes of a key (itself, its team), made once per auth-cache entry."""
+    scopes: tuple[_Scope, ...] | None = auth.memo.get("limits")
+    if scopes is None:
+        found = [_scope(f"key:{auth.key.id}", f"key '{auth.key.name}'", auth.key.rules.limits)]
+        if auth.team is not None:
+            found.append(_scope(f"team:{auth.team.id}", f"team '{auth.team.name}'", auth.team.rules.limits))
+        scopes = auth.memo["limits"] = tuple(s for s in found if s.limits.any())
+    return scopes
 
 
 def _headers(ctx: RequestContext, kind: str, results: list[RateResult]) -> None:
     if not results:
         return
-    tight = min(results, key=lambda r: (r.remaining, -r.reset_after))
-    ctx.response_headers[f"x-ratelimit-limit-{kind}"] = str(tight.limit)
-    ctx.response_headers[f"x-ratelimit-remaining-{kind}"] = str(tight.remaining)
-    ctx.response_headers[f"x-ratelimit-reset-{kind}"] = duration(tight.reset_after)
+    tight = results[0] if len(results) == 1 else min(results, key=lambda r: (r.remaining, -r.reset_after))
+    headers = ctx.response_headers
+    headers[f"x-ratelimit-limit-{kind}"] = str(tight.limit)
+    headers[f"x-ratelimit-remaining-{kind}"] = str(tight.remaining)
+    headers[f"x-ratelimit-reset-{kind}"] = duration(tight.reset_after)
 
 
 class RateLimitPolicy(BasePolicy):
@@ -55,16 +78,23 @@ class RateLimitPolicy(BasePolicy):
     async def admit(self, ctx: RequestContext) -> None:
         """Headers for responses refused before ``check`` (a 403, say)."""
         auth = ctx.principal.data
-        if isinstance(auth, VirtualAuth):
-            for kind, attr in (("requests", "rpm"), ("tokens", "tpm")):
-                _headers(ctx, kind, [await self.store.peek(f"{attr}:{scope}", getattr(limits, attr), PERIOD)
-                                     for scope, _, limits in _scopes(auth) if getattr(limits, attr)])
+        if not isinstance(auth, VirtualAuth):
+            return
+        scopes = _scopes(auth)
+        if scopes:
+            peek = self.store.peek
+            _headers(ctx, "requests", [await peek(s.rpm, s.limits.rpm, PERIOD)
+                                       for s in scopes if s.limits.rpm])
+            _headers(ctx, "tokens", [await peek(s.tpm, s.limits.tpm, PERIOD)
+                                     for s in scopes if s.limits.tpm])
 
     async def check(self, ctx: RequestContext) -> None:
         auth = ctx.principal.data
         if not isinstance(auth, VirtualAuth):
             return
         scopes = _scopes(auth)
+        if not scopes:
+            return
         try:
             await self._slots(auth, scopes)
             await self._requests(ctx, auth, scopes)
@@ -77,53 +107,56 @@ class RateLimitPolicy(BasePolicy):
         auth = ctx.principal.data
         if not isinstance(auth, VirtualAuth):
             return
-        actual = real_tokens(ctx)
-        for key, charged, limit in auth.held.tokens:
-            await self.store.adjust_rate(key, limit, PERIOD, actual - charged)
-        auth.held.tokens.clear()
-        auth.held.requests.clear()
-        await self._release(auth)
+        held = auth.held
+        if held.tokens:
+            actual = real_tokens(ctx)
+            for key, charged, limit in held.tokens:
+                await self.store.adjust_rate(key, limit, PERIOD, actual - charged)
+            held.tokens.clear()
+        held.requests.clear()
+        if held.slots:
+            await self._release(auth)
 
-    async def _slots(self, auth: VirtualAuth, scopes: list[tuple[str, str, Limits]]) -> None:
-        for scope, label, limits in scopes:
-            if limits.max_parallel is None:
+    async def _slots(self, auth: VirtualAuth, scopes: tuple[_Scope, ...]) -> None:
+        for scope in scopes:
+            most = scope.limits.max_parallel
+            if most is None:
                 continue
-            if not await self.store.acquire(f"parallel:{scope}", limits.max_parallel):
-                raise RateLimited(f"Rate limit reached for {label}: max_parallel "
-                                  f"{limits.max_parallel} requests in flight.", retry_after=1.0)
-            auth.held.slots.append(f"parallel:{scope}")
+            if not await self.store.acquire(scope.parallel, most):
+                raise RateLimited(f"Rate limit reached for {scope.label}: max_parallel "
+                                  f"{most} requests in flight.", retry_after=1.0)
+            auth.held.slots.append(scope.parallel)
 
-    async def _requests(self, ctx: RequestContext, auth: VirtualAuth,
-                        scopes: list[tuple[str, str, Limits]]) -> None:
+    async def _requests(self, ctx: RequestContext, auth: VirtualAuth, scopes: tuple[_Scope, ...]) -> None:
         results = []
-        for scope, label, limits in scopes:
-            if limits.rpm is None:
+        for scope in scopes:
+            rpm = scope.limits.rpm
+            if rpm is None:
                 continue
-            result = await self.store.rate(f"rpm:{scope}", limits.rpm, PERIOD, 1)
+            result = await self.store.rate(scope.rpm, rpm, PERIOD, 1)
             results.append(result)
             if not result.allowed:
                 _headers(ctx, "requests", results)
-                raise RateLimited(f"Rate limit reached for {label}: {limits.rpm} requests per minute. "
+                raise RateLimited(f"Rate limit reached for {scope.label}: {rpm} requests per minute. "
                                   f"Try again in {duration(result.retry_after)}.", result.retry_after)
-            auth.held.requests.append((f"rpm:{scope}", limits.rpm))
+            auth.held.requests.append((scope.rpm, rpm))
         _headers(ctx, "requests", results)
 
-    async def _tokens(self, ctx: RequestContext, auth: VirtualAuth,
-                      scopes: list[tuple[str, str, Limits]]) -> None:
+    async def _tokens(self, ctx: RequestContext, auth: VirtualAuth, scopes: tuple[_Scope, ...]) -> None:
         cost, results = rate_tokens(ctx), []
-        for scope, label, limits in scopes:
-            if limits.tpm is None:
+        for scope in scopes:
+            tpm = scope.limits.tpm
+            if tpm is None:
                 continue
-            result = await self.store.rate(f"tpm:{scope}", limits.tpm, PERIOD, cost)
+            result = await self.store.rate(scope.tpm, tpm, PERIOD, cost)
             results.append(result)
             if not result.allowed:
                 _headers(ctx, "tokens", results)
-                raise RateLimited(f"Rate limit reached for {label}: {limits.tpm} tokens per minute "
+                raise RateLimited(f"Rate limit reached for {scope.label}: {tpm} tokens per minute "
                                   f"(this request: about {cost}). Try again in "
                                   f"{duration(result.retry_after)}.", result.retry_after)
-            auth.held.tokens.append((f"tpm:{scope}", min(cost, limits.tpm), limits.tpm))
+            auth.held.tokens.append((scope.tpm, min(cost, tpm), tpm))
         _headers(ctx, "tokens", results)
-
     async def _give_back(self, auth: VirtualAuth) -> None:
         """A refusal consumes nothing: undo what this request took so far."""
         for key, limit in auth.held.requests:
