@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from llm_router.storage.convert import audit_record
@@ -44,15 +45,48 @@ class RequestFilter:
     outcome: Literal["ok", "error"] | None = None  # status below 400, or 400 and above
 
 
+class _DriverInsert:
+    """The ledger insert at the driver level: the statement compiled once, each row's values
+    put through the columns' own bind processors (the same conversions SQLAlchemy makes),
+    then one executemany. Skips the per-row parameter machinery of an ORM or Core insert,
+    which costs more than SQLite's own work; used on SQLite (qmark parameters)."""
+
+    def __init__(self, dialect: Dialect) -> None:
+        table = UsageRow.__table__
+        self.columns = tuple(c.name for c in table.columns if c.name != "id")
+        self.names = frozenset(self.columns)
+        compiled = sa.insert(UsageRow).compile(dialect=dialect, column_keys=list(self.columns))
+        self.sql = str(compiled)
+        order = compiled.positiontup or []
+        types = {c.name: c.type for c in table.columns}
+        self.binds = tuple((name, types[name].dialect_impl(dialect).bind_processor(dialect))
+                           for name in order)
+
+    def fits(self, rows: Sequence[dict[str, Any]]) -> bool:
+        """Whether every row has exactly the columns (else the Core insert fills defaults)."""
+        return all(row.keys() == self.names for row in rows)
+
+    def params(self, row: dict[str, Any]) -> tuple[Any, ...]:
+        return tuple(bind(row[name]) if bind is not None and row[name] is not None else row[name]
+                     for name, bind in self.binds)
+
+
 class Ledger:
     """Reads and writes of the usage and audit tables."""
 
     def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
         self.sessions = async_sessionmaker(engine, expire_on_commit=False)
+        self._driver = _DriverInsert(engine.dialect) if engine.dialect.name == "sqlite" else None
 
     async def insert_usage(self, rows: Sequence[dict[str, Any]]) -> None:
         """Insert ledger rows in one transaction (one executemany)."""
         if not rows:
+            return
+        driver = self._driver
+        if driver is not None and driver.fits(rows):
+            async with self.engine.begin() as conn:
+                await conn.exec_driver_sql(driver.sql, [driver.params(row) for row in rows])
             return
         async with self.sessions() as session:
             await session.execute(sa.insert(UsageRow), list(rows))
