@@ -29,7 +29,7 @@ from __future__ import annotations
 import asyncio
 import random
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -39,7 +39,7 @@ from llm_router.api.errors import error_response
 from llm_router.api.surfaces import route_path, surface_for_path
 from llm_router.errors import InvalidRequest
 from llm_router.observability.observer import Observer
-from llm_router.observability.state import begin_request
+from llm_router.observability.state import RequestState, begin_request
 
 if TYPE_CHECKING:
     from llm_router.api.endpoint import DataPlaneEndpoint
@@ -77,31 +77,14 @@ class EdgeMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        path = route_path(scope)
         drain = self.drain
-        if drain is None:
-            await self._handle(scope, receive, send, None)
-            return
-        if drain.draining and route_path(scope) == "/ready":
+        if drain is not None and drain.draining and path == "/ready":
             await drain.refuse_ready(send)
             return
-        exchange = drain.enter(send, scope["path"])
-        try:
-            await self._handle(scope, receive, send, exchange)
-            await drain.settle(exchange)
-        except asyncio.CancelledError:
-            if not await drain.absorb(exchange):
-                raise
-        finally:
-            drain.leave(exchange)
-
-    async def _handle(self, scope: Scope, receive: Receive, send: Send, exchange: InFlight | None) -> None:
-        path = route_path(scope)
-        given, origin, problem = _scan(scope["headers"], self.limits)
-        request_id = given or f"{self._ids.getrandbits(128):032x}"
-        endpoint = self.endpoints.get(path)
-        surface = endpoint.route.name if endpoint is not None else None
-        state = begin_request(request_id, surface or "other")
-        id_header = (b"x-request-id", request_id.encode())
+        endpoint, state, origin, problem = self._begin(scope, path)
+        id_header = (b"x-request-id", state.request_id.encode())
+        exchange: InFlight | None = None
         started = False
 
         async def send_with_id(message: Message) -> None:
@@ -120,31 +103,45 @@ class EdgeMiddleware:
         if problem is not None:
             await error_response(problem, surface_for_path(path))(scope, receive, send_with_id)
             return
-        observer = self.observer if surface is not None else None
-        if observer is not None:
-            observer.start(state)
+        # One frame from here to the endpoint: the drain's bookkeeping, the Observer, and the
+        # server-error guard's rule for a direct endpoint are inline here rather than layers.
+        app: ASGIApp = self.app
+        if endpoint is not None and scope["method"] == "POST" and not origin:
+            app = endpoint
+        if drain is not None:
+            exchange = drain.enter(send, scope["path"])
+        observer = self.observer if endpoint is not None else None
         try:
-            if endpoint is None or scope["method"] != "POST" or origin:
-                await self.app(scope, receive, send_with_id)
-            else:
-                await _direct(endpoint, scope, receive, send_with_id, lambda: started)
-        finally:
             if observer is not None:
-                observer.finish(state, state.status)
+                observer.start(state)
+            try:
+                await app(scope, receive, send_with_id)
+            except Exception as exc:  # a direct endpoint's, as ServerErrorMiddleware does for the rest
+                if started or endpoint is None or app is not endpoint:
+                    raise
+                await error_response(exc, endpoint.route.surface)(scope, receive, send_with_id)
+                raise
+            finally:
+                if observer is not None:
+                    observer.finish(state, state.status)
+            if drain is not None and exchange is not None and exchange.cut:
+                await drain.settle(exchange)
+        except asyncio.CancelledError:
+            if drain is None or exchange is None or not await drain.absorb(exchange):
+                raise
+        finally:
+            if drain is not None and exchange is not None:
+                drain.leave(exchange)
 
-
-async def _direct(endpoint: DataPlaneEndpoint, scope: Scope, receive: Receive, send: Send,
-                  started: Callable[[], bool]) -> None:
-    """The endpoint, with what ServerErrorMiddleware does for the other routes: an exception
-    let out before the response started is a 500 in the surface's shape, then raised on (the
-    server logs it)."""
-    try:
-        await endpoint(scope, receive, send)
-    except Exception as exc:
-        if started():
-            raise
-        await error_response(exc, endpoint.route.surface)(scope, receive, send)
-        raise
+    def _begin(self, scope: Scope, path: str) -> tuple[DataPlaneEndpoint | None, RequestState, bool,
+                                                       InvalidRequest | None]:
+        """The request's endpoint (None off the data plane), its state, whether it names an
+        ``Origin``, and why its headers are refused (or None)."""
+        given, origin, problem = _scan(scope["headers"], self.limits)
+        endpoint = self.endpoints.get(path)
+        state = begin_request(given or f"{self._ids.getrandbits(128):032x}",
+                              endpoint.route.name if endpoint is not None else "other")
+        return endpoint, state, origin, problem
 
 
 def _scan(headers: list[tuple[bytes, bytes]],
