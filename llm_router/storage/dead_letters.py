@@ -1,34 +1,22 @@
 """Rows the database refused for a reason other than being unreachable (a constraint, a
 value it will not take): kept in ``usage_dead_letters`` with the error, never dropped (P4).
 ``source`` says which writer: ``ledger`` (the request ledger, ``attempt`` 0) or ``journal``
-(an upstream attempt). Also the home of ``usage_attempts``' metadata (``journal_shipper``).
-
-These tables are not part of the Alembic chain yet: ``ensure_tables`` creates them if
-missing (on PostgreSQL under an advisory lock, so replicas starting together take turns)."""
+(an upstream attempt). The table (and ``usage_attempts``) come from migration 0004."""
 
 from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, InterfaceError, OperationalError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from llm_router.storage.models import UtcDateTime
+from llm_router.storage.models import DeadLetterRow
 
 log = logging.getLogger("llm_router.storage")
-TABLES_LOCK_ID = 0x6C6C6D6A726E6C  # "llmjrnl"
-metadata = sa.MetaData()
-dead_letters = sa.Table(
-    "usage_dead_letters", metadata,
-    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=True),
-    sa.Column("source", sa.String(16), nullable=False),
-    sa.Column("request_id", sa.String(64), nullable=False), sa.Column("attempt", sa.Integer, nullable=False),
-    sa.Column("row", sa.JSON, nullable=False), sa.Column("error", sa.Text, nullable=False),
-    sa.Column("created_at", UtcDateTime, nullable=False),
-)
+dead_letters = cast(sa.Table, DeadLetterRow.__table__)
 
 
 def connection_trouble(exc: BaseException) -> bool:
@@ -66,20 +54,13 @@ def _sqlstate(exc: BaseException) -> str | None:
     return None
 
 
-async def ensure_tables(conn: AsyncConnection) -> None:
-    """Create the tables of this metadata that are missing."""
-    if conn.dialect.name == "postgresql":
-        await conn.execute(sa.text("SELECT pg_advisory_xact_lock(:id)"), {"id": TABLES_LOCK_ID})
-    await conn.run_sync(metadata.create_all, checkfirst=True)
-
-
 def _plain(row: dict[str, Any]) -> dict[str, Any]:
     return {k: v.isoformat() if isinstance(v, datetime) else v for k, v in row.items()}
 
 
 async def dead_letter(target: AsyncEngine | async_sessionmaker[AsyncSession], source: str,
                       row: dict[str, Any], exc: BaseException) -> None:
-    """Keep one refused row (creating the table on first use); raises if even that fails."""
+    """Keep one refused row; raises if even that fails."""
     log.error("%s row %s refused by the database (%s): kept in usage_dead_letters", source,
               row.get("request_id"), type(exc).__name__)
     insert = sa.insert(dead_letters).values(
@@ -87,10 +68,8 @@ async def dead_letter(target: AsyncEngine | async_sessionmaker[AsyncSession], so
         row=_plain(row), error=str(exc)[:2000], created_at=datetime.now(UTC))
     if isinstance(target, AsyncEngine):
         async with target.begin() as conn:
-            await ensure_tables(conn)
             await conn.execute(insert)
         return
     async with target() as session:
-        await ensure_tables(await session.connection())
         await session.execute(insert)
         await session.commit()

@@ -8,7 +8,7 @@ the shipper retries with backoff (up to ``max_backoff``) and the journal grows, 
 its ``max_pending``; when the database is back the backlog drains at ``batch_size`` records
 per round trip. A batch the database refuses for another reason (a constraint, bad data) is
 retried row by row; a row refused alone goes to ``usage_dead_letters`` with the error,
-never dropped (P4). The tables are created if missing (``dead_letters.ensure_tables``)."""
+never dropped (P4). The tables come from migration 0004."""
 
 from __future__ import annotations
 
@@ -16,34 +16,19 @@ import asyncio
 import logging
 from collections.abc import Iterable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from llm_router.storage.dead_letters import dead_letter, ensure_tables, metadata, refused_row
+from llm_router.storage.dead_letters import dead_letter, refused_row
 from llm_router.storage.journal import Journal, JournalRecord
-from llm_router.storage.models import UtcDateTime
+from llm_router.storage.models import UsageAttemptRow
 
 log = logging.getLogger("llm_router.journal")
-attempts = sa.Table(
-    "usage_attempts", metadata,
-    sa.Column("request_id", sa.String(64), primary_key=True),
-    sa.Column("attempt", sa.Integer, primary_key=True),
-    sa.Column("phase", sa.Integer, nullable=False),  # 0 intent only, 1 completed
-    sa.Column("replica", sa.String(128)), sa.Column("key_id", sa.String(40)),
-    sa.Column("team_id", sa.String(40)), sa.Column("surface", sa.String(40)),
-    sa.Column("route", sa.String(200)),
-    sa.Column("deployment", sa.String(200)), sa.Column("provider", sa.String(64)),
-    sa.Column("model", sa.String(200)), sa.Column("status", sa.String(32), nullable=False),
-    sa.Column("http_status", sa.Integer), sa.Column("error_type", sa.String(64)),
-    sa.Column("possibly_billed", sa.Boolean, nullable=False, default=False),
-    sa.Column("input_tokens", sa.Integer), sa.Column("output_tokens", sa.Integer),
-    sa.Column("cached_tokens", sa.Integer), sa.Column("cost_micros", sa.BigInteger),
-    sa.Column("started_at", UtcDateTime), sa.Column("ended_at", UtcDateTime),
-)
+attempts = cast(sa.Table, UsageAttemptRow.__table__)
 _INTENT_FIELDS = ("replica", "key_id", "team_id", "surface", "route", "deployment", "provider", "model")
 _COMPLETION_FIELDS = ("status", "http_status", "error_type", "possibly_billed", "input_tokens",
                       "output_tokens", "cached_tokens", "cost_micros")
@@ -102,9 +87,7 @@ class JournalShipper:
         self._stopping = asyncio.Event()
 
     async def start(self) -> None:
-        """Create the tables if needed and start shipping."""
-        async with self.engine.begin() as conn:
-            await ensure_tables(conn)
+        """Start shipping."""
         self._task = asyncio.create_task(self._run(), name="llm-router-journal-shipper")
 
     async def ship_once(self) -> int:

@@ -182,3 +182,48 @@ class UsageRollupState(Base):
     rolled_upto: Mapped[int] = mapped_column(sa.BigInteger, nullable=False, default=0)
     candidate: Mapped[int] = mapped_column(sa.BigInteger, nullable=False, default=0)
     candidate_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+
+
+class DeadLetterRow(Base):
+    """A row the database refused for a reason other than being unreachable (``dead_letters``):
+    ``source`` ``ledger`` (``attempt`` 0) or ``journal`` (an upstream attempt). Migration 0004."""
+
+    __tablename__ = "usage_dead_letters"
+
+    id: Mapped[int] = mapped_column(sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True,
+                                    autoincrement=True)
+    source: Mapped[str] = mapped_column(sa.String(16), nullable=False)
+    request_id: Mapped[str] = mapped_column(sa.String(64), nullable=False)
+    attempt: Mapped[int] = mapped_column(sa.Integer, nullable=False)
+    row: Mapped[dict[str, Any]] = mapped_column(sa.JSON, nullable=False)
+    error: Mapped[str] = mapped_column(sa.Text, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, nullable=False)
+
+
+class UsageAttemptRow(Base):
+    """One upstream attempt, shipped from the usage journal (``journal_shipper``), upserted on
+    ``(request_id, attempt)``; ``phase`` 0: intent only, 1: completed. Migration 0004."""
+
+    __tablename__ = "usage_attempts"
+
+    request_id: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    attempt: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
+    phase: Mapped[int] = mapped_column(sa.Integer, nullable=False)
+    replica: Mapped[str | None] = mapped_column(sa.String(128))
+    key_id: Mapped[str | None] = mapped_column(sa.String(40))
+    team_id: Mapped[str | None] = mapped_column(sa.String(40))
+    surface: Mapped[str | None] = mapped_column(sa.String(40))
+    route: Mapped[str | None] = mapped_column(sa.String(200))
+    deployment: Mapped[str | None] = mapped_column(sa.String(200))
+    provider: Mapped[str | None] = mapped_column(sa.String(64))
+    model: Mapped[str | None] = mapped_column(sa.String(200))
+    status: Mapped[str] = mapped_column(sa.String(32), nullable=False)
+    http_status: Mapped[int | None] = mapped_column(sa.Integer)
+    error_type: Mapped[str | None] = mapped_column(sa.String(64))
+    possibly_billed: Mapped[bool] = mapped_column(sa.Boolean, nullable=False, default=False)
+    input_tokens: Mapped[int | None] = mapped_column(sa.Integer)
+    output_tokens: Mapped[int | None] = mapped_column(sa.Integer)
+    cached_tokens: Mapped[int | None] = mapped_column(sa.Integer)
+    cost_micros: Mapped[int | None] = mapped_column(sa.BigInteger)
+    started_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime)

@@ -17,7 +17,7 @@ from llm_router.errors import Overloaded
 from llm_router.observability.state import AttemptRecord, begin_request
 from llm_router.observability.usage import UsageRecord
 from llm_router.storage.dead_letters import dead_letters
-from llm_router.storage.engine import make_engine
+from llm_router.storage.engine import make_engine, upgrade
 from llm_router.storage.journal import UNKNOWN, Journal
 from llm_router.storage.journal_shipper import JournalShipper, attempts
 from tests.storage.db import BACKENDS, database_url
@@ -54,6 +54,7 @@ async def test_attempts_are_shipped_once_each_and_orphans_become_unknown(backend
         engine = make_engine(url, schema=schema)
         path = tmp_path / "journal.db"
         try:
+            await upgrade(engine)  # migration 0004: the attempts and dead-letter tables
             journal = Journal(path, replica="r1")
             shipper = JournalShipper(journal, engine)
             await journal.start()
@@ -97,6 +98,7 @@ async def test_a_refused_row_goes_to_the_dead_letter_table(tmp_path):
     async with database_url("postgresql") as (url, schema):
         engine = make_engine(url, schema=schema)
         try:
+            await upgrade(engine)
             journal = Journal(tmp_path / "journal.db")
             await journal.start()
             shipper = JournalShipper(journal, engine)
