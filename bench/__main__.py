@@ -57,7 +57,7 @@ def machine() -> dict[str, Any]:
         "python": platform.python_version(), "node": _cmd("node", "--version"),
         "wrk": _cmd("sh", "-c", "wrk --version 2>&1 | head -1"), "h2load": _cmd("sh", "-c", "h2load --version"),
         "llm_router": {"git": git_rev, "uncommitted_changes": dirty.splitlines(),
-                       **_pyver(ROOT / ".venv/bin/python", "llm-router", "fastapi", "starlette", "uvicorn",
+                       **_pyver(ROOT / ".venv/bin/python", "llm-router-gateway", "fastapi", "starlette", "uvicorn",
                                 "uvloop", "httptools", "aiohttp", "httpx", "orjson", "pydantic")},
         "litellm": _pyver(BENCH / ".venvs/litellm/bin/python", "litellm", "uvicorn", "fastapi", "uvloop", "httpx",
                           "aiohttp") if (BENCH / ".venvs/litellm/bin/python").exists() else {},
@@ -294,7 +294,7 @@ Reproduce: `bench/run.sh` (installs wrk, h2load, LiteLLM, Portkey and py-spy on 
 | memory | {m['mem_gib']} GiB |
 | OS, kernel | {m['os']}, {m['kernel']} |
 | Python / Node | {m['python']} / {m['node']} |
-| llm-router | {lr.get('llm-router')} at git {lr.get('git')}{' + uncommitted changes in ' + ', '.join(x.split()[-1] for x in dirty) if dirty else ''} (the working tree was copied at the start of the run and every start imports that copy); fastapi {lr.get('fastapi')}, starlette {lr.get('starlette')}, uvicorn {lr.get('uvicorn')}, uvloop {lr.get('uvloop')}, httptools {lr.get('httptools')}, aiohttp {lr.get('aiohttp')}, orjson {lr.get('orjson')}, pydantic {lr.get('pydantic')} |
+| llm-router | {lr.get('llm-router-gateway')} at git {lr.get('git')}{' + uncommitted changes in ' + ', '.join(x.split()[-1] for x in dirty) if dirty else ''} (the working tree was copied at the start of the run and every start imports that copy); fastapi {lr.get('fastapi')}, starlette {lr.get('starlette')}, uvicorn {lr.get('uvicorn')}, uvloop {lr.get('uvloop')}, httptools {lr.get('httptools')}, aiohttp {lr.get('aiohttp')}, orjson {lr.get('orjson')}, pydantic {lr.get('pydantic')} |
 | LiteLLM proxy | litellm {ll.get('litellm', 'not installed')} (uvicorn {ll.get('uvicorn', '?')}, fastapi {ll.get('fastapi', '?')}, uvloop {ll.get('uvloop', '?')}), own venv `bench/.venvs/litellm` |
 | Portkey gateway | @portkey-ai/gateway {pk.get('@portkey-ai/gateway')} with @hono/node-server {pk.get('@hono/node-server')} (npm override), Node {m['node']} |
 | Python floor | `bench/floor.py` (aiohttp {lr.get('aiohttp')}) and `bench/floor_httpx.py` (httpx {lr.get('httpx')}), uvicorn + uvloop + httptools, llm-router's venv |
