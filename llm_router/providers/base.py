@@ -149,10 +149,7 @@ class HTTPChatModel(ChatModel):
         async for data in upstream.iter_chunks():
             pending: list[ChatChunk] = []
             try:
-                for event in decoder.feed(data):
-                    pending.extend(translator.feed(event))
-                    if translator.done:
-                        break
+                self._feed_read(translator, decoder.feed(data), pending)
             except ProviderError as error:
                 error.provider = error.provider or self.provider
                 if pending:
@@ -162,6 +159,14 @@ class HTTPChatModel(ChatModel):
                 yield merge_chunks(pending)
             if translator.done:
                 return
+
+    def _feed_read(self, translator: StreamTranslator, events: list[SSEEvent],
+                   into: list[ChatChunk]) -> None:
+        """Translate one read's events into ``into``, up to the translator's last event."""
+        for event in events:
+            into.extend(translator.feed(event))
+            if translator.done:
+                break
 
     def _post(self, body: bytes) -> Any:
         d = self.deployment

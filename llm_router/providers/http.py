@@ -40,27 +40,17 @@ class UpstreamResponse:
         if content.is_eof():  # all of it is in already (a small answer): no wait, no timer
             try:
                 data = content.read_nowait()
-            except aiohttp.ClientPayloadError:
-                raise UpstreamProtocolError(
-                    "Upstream connection closed mid-response.", provider=self._provider
-                ) from None
-            except aiohttp.ClientError:
-                raise UpstreamConnectionError(
-                    "Upstream connection lost mid-response.", provider=self._provider
-                ) from None
+            except aiohttp.ClientError as exc:
+                raise _broken(exc, self._provider) from None
             if len(data) > limit:
-                raise UpstreamProtocolError(
-                    "Upstream response exceeds the size limit.", provider=self._provider
-                )
+                raise _too_big(self._provider)
             return data
         chunks: list[bytes] = []
         size = 0
         async for chunk in self.iter_chunks():
             size += len(chunk)
             if size > limit:
-                raise UpstreamProtocolError(
-                    "Upstream response exceeds the size limit.", provider=self._provider
-                )
+                raise _too_big(self._provider)
             chunks.append(chunk)
         return b"".join(chunks)
 
@@ -82,14 +72,19 @@ class UpstreamResponse:
             raise UpstreamTimeout(
                 f"Upstream stalled for more than {self._idle:g}s.", provider=self._provider
             ) from None
-        except aiohttp.ClientPayloadError:
-            raise UpstreamProtocolError(
-                "Upstream connection closed mid-response.", provider=self._provider
-            ) from None
-        except aiohttp.ClientError:
-            raise UpstreamConnectionError(
-                "Upstream connection lost mid-response.", provider=self._provider
-            ) from None
+        except aiohttp.ClientError as exc:
+            raise _broken(exc, self._provider) from None
+
+
+def _broken(exc: aiohttp.ClientError, provider: str) -> ProviderError:
+    """The typed error for a body cut off mid-response."""
+    if isinstance(exc, aiohttp.ClientPayloadError):
+        return UpstreamProtocolError("Upstream connection closed mid-response.", provider=provider)
+    return UpstreamConnectionError("Upstream connection lost mid-response.", provider=provider)
+
+
+def _too_big(provider: str) -> UpstreamProtocolError:
+    return UpstreamProtocolError("Upstream response exceeds the size limit.", provider=provider)
 
 
 class UpstreamClient:

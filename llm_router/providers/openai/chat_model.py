@@ -8,17 +8,17 @@ answer then comes back with ``raw`` set to the upstream bytes, for the surface t
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 import orjson
 
 from llm_router.messages import ChatChunk, ChatRequest, ChatResponse
 from llm_router.providers import reasoning
-from llm_router.providers.base import HTTPChatModel
-from llm_router.providers.http import UpstreamResponse
+from llm_router.providers.base import HTTPChatModel, StreamTranslator
 from llm_router.providers.openai import responses, translate
-from llm_router.providers.openai.stream import ChatStreamTranslator, translate_reads
+from llm_router.providers.openai.stream import ChatStreamTranslator
+from llm_router.providers.sse import SSEEvent
 
 
 class OpenAIChatModel(HTTPChatModel):
@@ -61,10 +61,12 @@ class OpenAIChatModel(HTTPChatModel):
     def stream_translator(self) -> translate.OpenAIStreamTranslator:
         return ChatStreamTranslator(self.provider)
 
-    def _translate(self, upstream: UpstreamResponse, translator: Any) -> AsyncGenerator[ChatChunk, None]:
-        if not isinstance(translator, ChatStreamTranslator):  # a subclass's own reader (Azure)
-            return super()._translate(upstream, translator)
-        return translate_reads(upstream, translator, self.max_event_bytes, self.provider)
+    def _feed_read(self, translator: StreamTranslator, events: list[SSEEvent],
+                   into: list[ChatChunk]) -> None:
+        if isinstance(translator, ChatStreamTranslator):  # not a subclass's own reader (Azure)
+            translator.feed_read(events, into)
+        else:
+            super()._feed_read(translator, events, into)
 
     def parse_error(self, body: Any) -> tuple[str | None, str]:
         return translate.error_from_body(body)

@@ -5,18 +5,15 @@ takes :class:`~llm_router.providers.openai.translate.OpenAIStreamTranslator`'s f
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
 from typing import Any
 
 import orjson
 
-from llm_router.errors import ProviderError
-from llm_router.messages import ChatChunk, merge_chunks
-from llm_router.providers.http import UpstreamResponse
+from llm_router.messages import ChatChunk
 from llm_router.providers.openai.translate import OpenAIStreamTranslator
-from llm_router.providers.sse import SSEDecoder, SSEEvent
+from llm_router.providers.sse import SSEEvent
 
-__all__ = ["ChatStreamTranslator", "plain_text", "translate_reads"]
+__all__ = ["ChatStreamTranslator", "plain_text"]
 
 #: The keys of a delta that says nothing but text.
 _PLAIN_DELTA = frozenset(("content", "role", "refusal"))
@@ -81,21 +78,3 @@ class ChatStreamTranslator(OpenAIStreamTranslator):
             if texts:
                 into.append(self.text_chunk("".join(texts)))
 
-
-async def translate_reads(upstream: UpstreamResponse, translator: ChatStreamTranslator,
-                          max_event_bytes: int, provider: str) -> AsyncGenerator[ChatChunk, None]:
-    """``HTTPChatModel._translate`` for Chat Completions: each read's events leave as one chunk."""
-    decoder = SSEDecoder(max_event_bytes)
-    async for data in upstream.iter_chunks():
-        pending: list[ChatChunk] = []
-        try:
-            translator.feed_read(decoder.feed(data), pending)
-        except ProviderError as error:
-            error.provider = error.provider or provider
-            if pending:
-                yield merge_chunks(pending)  # what came before the error still counts
-            raise
-        if pending:
-            yield merge_chunks(pending)
-        if translator.done:
-            return
