@@ -280,8 +280,13 @@ def anthropic_thinking_budget(request: ChatRequest) -> int | None:
         return None
     if request.messages and request.messages[-1].role == "tool":
         return None
-    if setting is not None and setting.budget_tokens is not None:
-        return setting.budget_tokens
+    return thinking_budget(level, setting.budget_tokens if setting is not None else None)
+
+
+def thinking_budget(level: str, exact: int | None = None) -> int:
+    """A thinking budget in tokens: the client's exact one, else its level's (Anthropic's table)."""
+    if exact is not None:
+        return exact
     return ANTHROPIC_THINKING_BUDGET.get(level, ANTHROPIC_THINKING_BUDGET["medium"])
 
 

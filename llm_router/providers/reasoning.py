@@ -71,9 +71,7 @@ def nearest(effort: str, levels: tuple[str, ...]) -> str | None:
 
 def budget(setting: Reasoning) -> int:
     """The token budget: the client's exact one, else the level's (Anthropic's table)."""
-    if setting.budget_tokens is not None:
-        return setting.budget_tokens
-    return params.ANTHROPIC_THINKING_BUDGET.get(setting.effort, params.ANTHROPIC_THINKING_BUDGET["medium"])
+    return params.thinking_budget(setting.effort, setting.budget_tokens)
 
 
 # ----------------------------------------------------------------- OpenAI's wire
