@@ -22,6 +22,7 @@ from typing import Literal
 
 from llm_router.config.deployment import Price
 from llm_router.errors import BudgetExceeded, Overloaded
+from llm_router.messages import Usage
 from llm_router.observability.pricing import PriceTable
 from llm_router.policies.auth import STORAGE_DOWN, STORAGE_ERRORS, VirtualAuth
 from llm_router.policies.base import BasePolicy, RequestContext
@@ -53,11 +54,8 @@ def period_bounds(period: Period, now: datetime) -> tuple[datetime, datetime | N
 def worst_case_micros(ctx: RequestContext, price: Price | None) -> int:
     """The most the request is expected to cost, in micro-dollars."""
     prompt, output = estimate(ctx)
-    price = price or DEFAULT_PRICE
-    # PriceTable.cost for a usage with no cached tokens, without building the Usage.
-    cost = round((prompt * price.input + (output if output is not None else DEFAULT_OUTPUT_TOKENS)
-                  * price.output) / 1_000_000, 10)
-    return math.ceil(cost * 1_000_000)
+    usage = Usage(input_tokens=prompt, output_tokens=output if output is not None else DEFAULT_OUTPUT_TOKENS)
+    return math.ceil((PriceTable.cost(price or DEFAULT_PRICE, usage) or 0.0) * 1_000_000)
 
 
 @dataclass(frozen=True, slots=True)
