@@ -3,7 +3,8 @@ into the canonical :class:`~llm_router.messages.ChatRequest` (pure; no I/O).
 
 Decoding never depends on the provider. What a translation to a non-OpenAI provider would
 lose is reported beside the request: ``dropped`` (hosted tools, reasoning items and
-OpenAI-only parameters, listed in ``x-llm-router-dropped-params``) and ``blocker`` (input
+OpenAI-only parameters, listed in ``x-llm-router-dropped-params``; ``reasoning.effort`` becomes
+``ChatRequest.reasoning`` and is listed only where the model cannot take it) and ``blocker`` (input
 that cannot be translated at all, e.g. a ``file_id`` image or a ``tool_choice`` forcing a
 hosted tool: a 400 naming it, raised only when the answering deployment is not OpenAI).
 
@@ -13,7 +14,7 @@ https://platform.openai.com/docs/api-reference/responses/create
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError
 
@@ -24,6 +25,7 @@ from llm_router.messages import (
     ContentPart,
     ImagePart,
     Message,
+    Reasoning,
     ResponseFormat,
     TextPart,
     Tool,
@@ -31,6 +33,10 @@ from llm_router.messages import (
     ToolChoice,
     WireBody,
 )
+from llm_router.providers import params, reasoning
+
+if TYPE_CHECKING:
+    from llm_router.config.deployment import Deployment
 
 FORMAT = "openai-responses"
 FORBIDDEN = ("api_base", "base_url", "api_key", "extra_headers", "organization", "extra_body")
@@ -124,6 +130,14 @@ class Decoded:
     #: Why the request cannot be translated for a non-OpenAI provider (None: it can).
     blocker: InvalidRequest | None = None
 
+    def dropped_on(self, deployment: Deployment) -> tuple[str, ...]:
+        """What the deployment loses: ``dropped``, and ``reasoning`` when its model cannot take
+        the reasoning setting (``providers/reasoning.py``)."""
+        request = self.request.with_model(deployment.model)
+        if reasoning.dropped(deployment.spec_name or deployment.provider, deployment.provider, request):
+            return tuple(sorted({*self.dropped, "reasoning"}))
+        return self.dropped
+
 
 class _Acc:
     """What decoding collects besides the messages."""
@@ -177,6 +191,7 @@ def decode(body: ResponsesIn, origin: dict[str, Any], history: tuple[Message, ..
         parallel_tool_calls=body.parallel_tool_calls,
         response_format=_format(body.text),
         include_usage=True,
+        reasoning=_reasoning(body.reasoning),
         origin=WireBody(FORMAT, origin),
     )
     _note_dropped(body, acc)
@@ -188,12 +203,22 @@ def decode(body: ResponsesIn, origin: dict[str, Any], history: tuple[Message, ..
 def _note_dropped(body: ResponsesIn, acc: _Acc) -> None:
     extra = body.model_extra or {}
     acc.dropped.update(name for name in OPENAI_ONLY if extra.get(name) is not None)
-    if body.reasoning is not None and (body.reasoning.effort or body.reasoning.summary):
-        acc.dropped.add("reasoning")
     if body.text is not None and body.text.verbosity is not None:
         acc.dropped.add("text.verbosity")
     if body.metadata:
         acc.dropped.add("metadata")
+
+
+def _reasoning(value: ReasoningIn | None) -> Reasoning | None:
+    """``reasoning.effort`` as the canonical reasoning setting (400 for an unknown level). A
+    ``summary`` alone asks for nothing to be sent: the reasoning a model returns is always given
+    back as a reasoning item with its summary."""
+    if value is None or value.effort is None:
+        return None
+    if value.effort not in params.EFFORTS:
+        raise InvalidRequest(f"reasoning.effort must be one of {', '.join(params.EFFORTS)}.",
+                             "reasoning.effort")
+    return Reasoning(value.effort)
 
 
 # ----- input items -----

@@ -136,8 +136,10 @@ def _may_translate(gateway: Gateway, name: str) -> bool:
 def _headers(outcome: Outcome, decoded: Decoded, ctx: RequestContext) -> dict[str, str]:
     headers = {"x-llm-router-deployment": outcome.deployment.name,
                "x-llm-router-attempts": str(outcome.attempts)}
-    if decoded.dropped and outcome.deployment.provider not in PASSTHROUGH:
-        ctx.response_headers[DROPPED_HEADER] = ",".join(decoded.dropped)
+    if outcome.deployment.provider not in PASSTHROUGH:
+        dropped = decoded.dropped_on(outcome.deployment)
+        if dropped:
+            ctx.response_headers[DROPPED_HEADER] = ",".join(dropped)
     return headers
 
 

@@ -36,6 +36,22 @@ def test_recorded_codex_body_is_translated_and_the_drops_are_named(gateway, fake
     assert stream[-1]["response"]["store"] is False
 
 
+def test_reasoning_effort_becomes_each_upstreams_own_setting(gateway, fakes):
+    fakes["anthropic"].enqueue(Reply(text="thought"))
+    answer = post(gateway, {"model": "anthropic", "input": "why?", "reasoning": {"effort": "high"},
+                            "max_output_tokens": 100})
+    assert answer.status_code == 200, answer.text
+    assert "reasoning" not in answer.headers.get("x-llm-router-dropped-params", "")
+    sent = fakes["anthropic"].requests[-1].body
+    assert sent["thinking"] == {"type": "enabled", "budget_tokens": 24576}
+    assert sent["max_tokens"] > 24576  # Anthropic wants room for the answer beyond the budget
+    fakes["cohere"].enqueue(Reply(text="no thinking here"))  # command-a-03-2025 does not reason
+    answer = post(gateway, {"model": "cohere", "input": "why?", "reasoning": {"effort": "high"}})
+    assert answer.status_code == 200, answer.text
+    assert "reasoning" in answer.headers["x-llm-router-dropped-params"].split(",")
+    assert "thinking" not in fakes["cohere"].requests[-1].body
+
+
 def test_openai_gets_the_codex_body_untouched(gateway, fakes):
     answer = post(gateway, {**CODEX_TURN, "model": "openai/gpt-4.1-mini"})
     assert answer.status_code == 200 and "x-llm-router-dropped-params" not in answer.headers

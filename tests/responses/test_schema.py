@@ -10,7 +10,7 @@ import pytest
 
 from llm_router.api.responses_schema import decode, parse_request
 from llm_router.errors import InvalidRequest
-from llm_router.messages import ImagePart, TextPart, ToolCall
+from llm_router.messages import ImagePart, Reasoning, TextPart, ToolCall
 
 PAYLOADS = Path(__file__).parent / "payloads"
 
@@ -91,7 +91,20 @@ def test_recorded_codex_turn_decodes():
     body = json.loads((PAYLOADS / "codex_turn1.json").read_text())
     d = decoded(body)
     assert d.blocker is None
-    assert {"tools.web_search", "tools.namespace", "include", "prompt_cache_key", "client_metadata",
-            "reasoning"} <= set(d.dropped)
+    assert {"tools.web_search", "tools.namespace", "include", "prompt_cache_key", "client_metadata"} <= set(d.dropped)
+    # Codex asks for reasoning summaries, no effort: nothing to send, nothing lost
+    assert d.request.reasoning is None and "reasoning" not in d.dropped
     assert "exec_command" in [t.name for t in d.request.tools]
     assert [m.role for m in d.request.messages] == ["system", "system", "user", "user"]
+
+
+def test_reasoning_effort_is_the_canonical_reasoning_setting():
+    d = decoded({"model": "m", "input": "x", "reasoning": {"effort": "high", "summary": "auto"}})
+    assert d.request.reasoning == Reasoning("high")
+    assert "reasoning" not in d.dropped  # listed per deployment, only where the model cannot take it
+
+
+def test_an_unknown_reasoning_effort_is_a_400_naming_it():
+    with pytest.raises(InvalidRequest) as info:
+        decoded({"model": "m", "input": "x", "reasoning": {"effort": "extreme"}})
+    assert info.value.param == "reasoning.effort" and info.value.status == 400
