@@ -145,11 +145,11 @@ class HTTPChatModel(ChatModel):
                          translator: StreamTranslator) -> AsyncGenerator[ChatChunk, None]:
         """Decode and translate the body; events that arrived in one read leave as one
         chunk (one write downstream)."""
-        decoder = SSEDecoder(self.max_event_bytes)
+        read = self._reader(translator)
         async for data in upstream.iter_chunks():
             pending: list[ChatChunk] = []
             try:
-                self._feed_read(translator, decoder.feed(data), pending)
+                read(data, pending)
             except ProviderError as error:
                 error.provider = error.provider or self.provider
                 if pending:
@@ -159,6 +159,16 @@ class HTTPChatModel(ChatModel):
                 yield merge_chunks(pending)
             if translator.done:
                 return
+
+    def _reader(self, translator: StreamTranslator) -> Callable[[bytes, list[ChatChunk]], None]:
+        """What translates one upstream read into chunks (``into``): the SSE decoder, then
+        :meth:`_feed_read`. A provider that reads the bytes itself returns its own."""
+        decoder = SSEDecoder(self.max_event_bytes)
+
+        def read(data: bytes, into: list[ChatChunk]) -> None:
+            self._feed_read(translator, decoder.feed(data), into)
+
+        return read
 
     def _feed_read(self, translator: StreamTranslator, events: list[SSEEvent],
                    into: list[ChatChunk]) -> None:

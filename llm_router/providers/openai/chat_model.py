@@ -8,7 +8,7 @@ answer then comes back with ``raw`` set to the upstream bytes, for the surface t
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import orjson
@@ -59,11 +59,16 @@ class OpenAIChatModel(HTTPChatModel):
         return translate.response_from_body(body)
 
     def stream_translator(self) -> translate.OpenAIStreamTranslator:
-        return ChatStreamTranslator(self.provider)
+        return ChatStreamTranslator(self.provider, self.max_event_bytes)
+
+    def _reader(self, translator: StreamTranslator) -> Callable[[bytes, list[ChatChunk]], None]:
+        if isinstance(translator, ChatStreamTranslator):  # not a subclass's own reader (Azure)
+            return translator.feed_bytes
+        return super()._reader(translator)
 
     def _feed_read(self, translator: StreamTranslator, events: list[SSEEvent],
                    into: list[ChatChunk]) -> None:
-        if isinstance(translator, ChatStreamTranslator):  # not a subclass's own reader (Azure)
+        if isinstance(translator, ChatStreamTranslator):
             translator.feed_read(events, into)
         else:
             super()._feed_read(translator, events, into)

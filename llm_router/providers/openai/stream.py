@@ -1,7 +1,14 @@
 """Reading an OpenAI Chat Completions stream fast: most events are one choice whose delta
 holds only text, and those skip the field-by-field reading (same chunks, less work).
 Anything else (the first event, tool calls, reasoning, finish, usage, errors, ``[DONE]``)
-takes :class:`~llm_router.providers.openai.translate.OpenAIStreamTranslator`'s full path."""
+takes :class:`~llm_router.providers.openai.translate.OpenAIStreamTranslator`'s full path.
+
+:meth:`ChatStreamTranslator.feed_bytes` reads an upstream read's bytes directly: the usual
+framing (LF line ends, one ``data:`` line per event) is split at blank lines and each event's
+bytes go to ``orjson`` as they are, with no :class:`~llm_router.providers.sse.SSEEvent` or
+decoded string per event. Anything else (CR line ends, comments, ``event:`` lines,
+multi-line data, an event near the size limit) is read by the one SSE decoder, with the
+same events and errors as reading every read through it."""
 
 from __future__ import annotations
 
@@ -11,7 +18,7 @@ import orjson
 
 from llm_router.messages import ChatChunk
 from llm_router.providers.openai.translate import OpenAIStreamTranslator
-from llm_router.providers.sse import SSEEvent
+from llm_router.providers.sse import MAX_EVENT_BYTES, SSEDecoder, SSEEvent
 
 __all__ = ["ChatStreamTranslator", "plain_text"]
 
@@ -19,7 +26,7 @@ __all__ = ["ChatStreamTranslator", "plain_text"]
 _PLAIN_DELTA = frozenset(("content", "role", "refusal"))
 
 
-def plain_text(data: str) -> str | None:
+def plain_text(data: str | bytes) -> str | None:
     """The text of an event that is one plain text delta and nothing else; None otherwise."""
     try:
         value: Any = orjson.loads(data)
@@ -42,6 +49,13 @@ def plain_text(data: str) -> str | None:
 class ChatStreamTranslator(OpenAIStreamTranslator):
     """:class:`OpenAIStreamTranslator` with the plain-text fast path."""
 
+    def __init__(self, provider: str = "openai", max_event_bytes: int = MAX_EVENT_BYTES) -> None:
+        super().__init__(provider)
+        self._max = max_event_bytes
+        self._rest = b""  # the start of an event still arriving (fast framing)
+        self._decoder: SSEDecoder | None = None  # the SSE decoder, once a read needs it
+        self._spare: SSEDecoder | None = None  # reads one whole unusual event
+
     def translate(self, event: SSEEvent) -> list[ChatChunk]:
         """Chunks for one SSE event."""
         text = self.plain(event)
@@ -56,6 +70,57 @@ class ChatStreamTranslator(OpenAIStreamTranslator):
     def text_chunk(self, text: str) -> ChatChunk:
         """A chunk of text, named like the stream's other chunks."""
         return ChatChunk(text=text, id=self.id, model=self.model)
+
+    def feed_bytes(self, data: bytes, into: list[ChatChunk]) -> None:
+        """Translate one upstream read into ``into``: what ``SSEDecoder.feed`` followed by
+        :meth:`feed_read` gives, without an event object per event on the usual framing."""
+        decoder = self._decoder
+        if decoder is None:
+            buffer = self._rest + data if self._rest else data
+            if b"\r" not in buffer and len(buffer) <= self._max - 8:
+                *frames, self._rest = buffer.split(b"\n\n")
+                if frames:
+                    self._frames(frames, into)
+                return
+            # CR line ends or a large event: the decoder reads the rest of the stream, from
+            # the start of the event in progress (the same events and size errors).
+            decoder = self._decoder = SSEDecoder(self._max)
+            data, self._rest = buffer, b""
+        self.feed_read(decoder.feed(data), into)
+
+    def _frames(self, frames: list[bytes], into: list[ChatChunk]) -> None:
+        """Whole events (each without its blank line), as :meth:`feed_read` reads them."""
+        texts: list[str] = []
+        try:
+            for frame in frames:
+                if frame.startswith(b"data: ") and b"\n" not in frame:
+                    payload = frame[6:]
+                    if self.id is not None and (text := plain_text(payload)) is not None:
+                        if text:
+                            texts.append(text)
+                        continue
+                    event = SSEEvent(payload.decode("utf-8", errors="replace"))
+                    # Invalid UTF-8 is read as the decoder reads it (replaced), then again.
+                    recheck = not payload.isascii()
+                else:  # a comment, an event name, several lines...: the decoder's reading
+                    spare = self._spare = self._spare or SSEDecoder(self._max)
+                    events = spare.feed(frame + b"\n\n")
+                    if not events:
+                        continue
+                    event, recheck = events[0], True
+                if recheck and (text := self.plain(event)) is not None:
+                    if text:
+                        texts.append(text)
+                    continue
+                if texts:
+                    into.append(self.text_chunk("".join(texts)))
+                    texts = []
+                into.extend(self.feed(event))
+                if self.done:
+                    break
+        finally:  # an in-band error: the text before it still counts
+            if texts:
+                into.append(self.text_chunk("".join(texts)))
 
     def feed_read(self, events: list[SSEEvent], into: list[ChatChunk]) -> None:
         """Translate one read's events into ``into``; a run of text deltas becomes one chunk
@@ -77,4 +142,3 @@ class ChatStreamTranslator(OpenAIStreamTranslator):
         finally:  # an in-band error: the text before it still counts
             if texts:
                 into.append(self.text_chunk("".join(texts)))
-
