@@ -31,7 +31,7 @@ def _headers(outcome: Outcome, request: ChatRequest) -> dict[str, str]:
     """The routing headers, and ``x-llm-router-dropped-params`` naming what the parameter
     policy dropped on the deployment that answered (``providers/params.py``)."""
     d = outcome.deployment
-    dropped = params.dropped_header(d.provider, request.with_model(d.model), d.options.drop_params)
+    dropped = params.dropped_header(d.provider, request, d.options.drop_params, d.model)
     return {"x-llm-router-deployment": d.name, "x-llm-router-attempts": str(outcome.attempts), **dropped}
 
 

@@ -311,9 +311,15 @@ def cohere_takes_thinking(model: str) -> bool:
     return "reasoning" in model.lower()
 
 
-def dropped_header(provider: str, request: ChatRequest, drop_params: bool) -> dict[str, str]:
-    """``{x-llm-router-dropped-params: a,b}`` for what ``provider`` drops of ``request``
-    (empty when nothing is dropped or the provider takes everything)."""
+def dropped_header(provider: str, request: ChatRequest, drop_params: bool,
+                   model: str | None = None) -> dict[str, str]:
+    """``{x-llm-router-dropped-params: a,b}`` for what ``provider`` drops of ``request`` (sent to
+    upstream model ``model``, when given); empty when nothing is dropped or the provider takes
+    everything (no copy of the request is made for such a provider)."""
+    if provider not in TABLE:
+        return {}
+    if model is not None:
+        request = request.with_model(model)
     try:
         names = decide(provider, request, drop_params).dropped
     except InvalidRequest:
