@@ -20,9 +20,21 @@ from tests.providers.test_stream_fast_paths import events
 
 FIRST = {"id": "c1", "model": "m", "choices": [
     {"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}]}
-TEXT = st.text(alphabet=st.sampled_from("ab \u00e9\n\"\\"), max_size=5)
-plain = st.builds(lambda t: {"id": "c1", "model": "m", "choices": [
-    {"index": 0, "delta": {"content": t}, "logprobs": None, "finish_reason": None}]}, TEXT)
+TEXT = st.text(alphabet=st.sampled_from("ab \u00e9\U0001F600\n\t\x01\"\\"), max_size=5)
+EXTRA = st.sampled_from([{}, {"usage": {"prompt_tokens": 1}}, {"usage": None}, {"error": "x"}, {"n": 2}])
+OBFUSCATION = st.sampled_from([{}, {"obfuscation": "k9"}, {"obfuscation": "a\"b"}, {"obfuscation": ""},
+                               {"obfuscation": 3}])
+
+
+def _plain(text: str, extra: dict[str, Any], obfuscation: dict[str, Any], second: bool) -> dict[str, Any]:
+    choices = [{"index": 0, "delta": {"content": text}, "logprobs": None, "finish_reason": None}]
+    if second:
+        choices.append({"index": 1, "delta": {"content": text}, "finish_reason": None})
+    return {"id": "c1", "model": "m", "choices": choices, **extra, **obfuscation}
+
+
+# OpenAI's own shape (what the byte template reads), with what must not read as plain text.
+plain = st.builds(_plain, TEXT, EXTRA, OBFUSCATION, st.booleans())
 frames = st.one_of(
     (plain | events).map(lambda d: b"data: " + orjson.dumps(d) + b"\n\n"),
     st.sampled_from([b"data: [DONE]\n\n", b": keep-alive\n\n", b"\n\n", b"data:[DONE]\n\n",

@@ -12,6 +12,7 @@ same events and errors as reading every read through it."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import orjson
@@ -24,6 +25,13 @@ __all__ = ["ChatStreamTranslator", "plain_text"]
 
 #: The keys of a delta that says nothing but text.
 _PLAIN_DELTA = frozenset(("content", "role", "refusal"))
+#: Where a text delta's text starts in OpenAI's own events, and what may end one.
+_MARK = b'"choices":[{"index":0,"delta":{"content":"'
+_OBFUSCATION = b',"obfuscation":"'
+#: What a JSON string body read as it is must not hold (a quote, an escape, a control character).
+_UNSAFE = re.compile(rb'["\\\x00-\x1f]')
+#: How many times one stream learns its events' template (a new one when the bytes change).
+_LEARNS = 4
 
 
 def plain_text(data: str | bytes) -> str | None:
@@ -55,6 +63,12 @@ class ChatStreamTranslator(OpenAIStreamTranslator):
         self._rest = b""  # the start of an event still arriving (fast framing)
         self._decoder: SSEDecoder | None = None  # the SSE decoder, once a read needs it
         self._spare: SSEDecoder | None = None  # reads one whole unusual event
+        # The stream's text events without their text: what comes before it and after it
+        # (up to an "obfuscation" field, whose value changes from event to event).
+        self._head: bytes | None = None
+        self._tail = b""
+        self._obfuscated = False
+        self._learns = 0
 
     def translate(self, event: SSEEvent) -> list[ChatChunk]:
         """Chunks for one SSE event."""
@@ -95,10 +109,14 @@ class ChatStreamTranslator(OpenAIStreamTranslator):
             for frame in frames:
                 if frame.startswith(b"data: ") and b"\n" not in frame:
                     payload = frame[6:]
-                    if self.id is not None and (text := plain_text(payload)) is not None:
-                        if text:
-                            texts.append(text)
-                        continue
+                    if self.id is not None:
+                        text = self._templated(payload)
+                        if text is None and (text := plain_text(payload)) and self._learns < _LEARNS:
+                            self._learn(payload, text)
+                        if text is not None:
+                            if text:
+                                texts.append(text)
+                            continue
                     event = SSEEvent(payload.decode("utf-8", errors="replace"))
                     # Invalid UTF-8 is read as the decoder reads it (replaced), then again.
                     recheck = not payload.isascii()
@@ -122,6 +140,44 @@ class ChatStreamTranslator(OpenAIStreamTranslator):
             if texts:
                 into.append(self.text_chunk("".join(texts)))
 
+    def _templated(self, payload: bytes) -> str | None:
+        """The text of an event that is the stream's text event with other text in it (the
+        same bytes before and after, the text a JSON string without escapes); else None."""
+        head = self._head
+        if head is None or not payload.startswith(head):
+            return None
+        end = payload.find(b'"', len(head))
+        rest = payload[end:]
+        if rest != self._tail and not (self._obfuscated and rest.startswith(self._tail)
+                                       and _obfuscation(rest[len(self._tail):])):
+            return None
+        text = payload[len(head):end]
+        if _UNSAFE.search(text) is not None:
+            return None
+        try:
+            return text.decode()
+        except UnicodeDecodeError:
+            return None
+
+    def _learn(self, payload: bytes, text: str) -> None:
+        """Note a plain text event's bytes around its text, if they are OpenAI's usual shape:
+        one text delta, first in its delta, its text written without escapes."""
+        self._learns += 1
+        start = payload.find(_MARK)
+        if start < 0 or payload.find(b'"content"', start + len(_MARK)) >= 0:
+            return
+        if payload.find(b'"content"') < start:
+            return
+        start += len(_MARK)
+        end = payload.find(b'"', start)
+        raw = payload[start:end]
+        if _UNSAFE.search(raw) is not None or raw.decode("utf-8", errors="replace") != text:
+            return
+        tail = payload[end:]
+        cut = tail.rfind(_OBFUSCATION)
+        self._obfuscated = cut >= 0 and _obfuscation(tail[cut:])
+        self._head, self._tail = payload[:start], tail[:cut] if self._obfuscated else tail
+
     def feed_read(self, events: list[SSEEvent], into: list[ChatChunk]) -> None:
         """Translate one read's events into ``into``; a run of text deltas becomes one chunk
         (one read leaves as one chunk anyway: ``HTTPChatModel._translate``)."""
@@ -142,3 +198,9 @@ class ChatStreamTranslator(OpenAIStreamTranslator):
         finally:  # an in-band error: the text before it still counts
             if texts:
                 into.append(self.text_chunk("".join(texts)))
+
+
+def _obfuscation(rest: bytes) -> bool:
+    """True if ``rest`` is an ``"obfuscation"`` field with a plain string value, then the end."""
+    return (rest.startswith(_OBFUSCATION) and rest.endswith(b'"}')
+            and _UNSAFE.search(rest, len(_OBFUSCATION), len(rest) - 2) is None)
