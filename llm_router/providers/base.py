@@ -4,8 +4,7 @@ that speak JSON over HTTP with SSE streams. Providers supply only translation.""
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping
-from contextlib import aclosing
+from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any, ClassVar, Protocol
 
 import orjson
@@ -19,7 +18,7 @@ from llm_router.errors import (
 )
 from llm_router.messages import ChatChunk, ChatRequest, ChatResponse, merge_chunks
 from llm_router.observability.state import current_state
-from llm_router.providers.http import UpstreamClient, UpstreamResponse
+from llm_router.providers.http import UpstreamClient
 from llm_router.providers.sse import MAX_EVENT_BYTES, SSEDecoder, SSEEvent
 
 
@@ -130,35 +129,27 @@ class HTTPChatModel(ChatModel):
                     raise UpstreamProtocolError(
                         "Upstream did not answer with an event stream.", provider=self.provider
                     )
-                async with aclosing(self._translate(upstream, translator)) as chunks:
-                    async for chunk in chunks:
-                        yield chunk
-                if translator.done:
-                    return
+                # One read leaves as one chunk (one write downstream), read here rather than
+                # in a generator of its own: one generator fewer per read.
+                read = self._reader(translator)
+                async for data in upstream.iter_chunks():
+                    pending: list[ChatChunk] = []
+                    try:
+                        read(data, pending)
+                    except ProviderError as error:
+                        error.provider = error.provider or self.provider
+                        if pending:
+                            yield merge_chunks(pending)  # what came before the error still counts
+                        raise
+                    if pending:
+                        yield merge_chunks(pending)
+                    if translator.done:
+                        return
         finally:
             _count_skipped(translator.skipped)
         raise UpstreamProtocolError(
             "Upstream stream ended before its final event.", provider=self.provider
         )
-
-    async def _translate(self, upstream: UpstreamResponse,
-                         translator: StreamTranslator) -> AsyncGenerator[ChatChunk, None]:
-        """Decode and translate the body; events that arrived in one read leave as one
-        chunk (one write downstream)."""
-        read = self._reader(translator)
-        async for data in upstream.iter_chunks():
-            pending: list[ChatChunk] = []
-            try:
-                read(data, pending)
-            except ProviderError as error:
-                error.provider = error.provider or self.provider
-                if pending:
-                    yield merge_chunks(pending)  # what came before the error still counts
-                raise
-            if pending:
-                yield merge_chunks(pending)
-            if translator.done:
-                return
 
     def _reader(self, translator: StreamTranslator) -> Callable[[bytes, list[ChatChunk]], None]:
         """What translates one upstream read into chunks (``into``): the SSE decoder, then
