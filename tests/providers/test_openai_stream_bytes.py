@@ -35,8 +35,9 @@ def _plain(text: str, extra: dict[str, Any], obfuscation: dict[str, Any], second
 
 # OpenAI's own shape (what the byte template reads), with what must not read as plain text.
 plain = st.builds(_plain, TEXT, EXTRA, OBFUSCATION, st.booleans())
+usual = st.builds(_plain, TEXT, st.just({}), st.sampled_from([{}, {}, {"obfuscation": "k9"}]), st.just(False))
 frames = st.one_of(
-    (plain | events).map(lambda d: b"data: " + orjson.dumps(d) + b"\n\n"),
+    (usual | plain | events).map(lambda d: b"data: " + orjson.dumps(d) + b"\n\n"),
     st.sampled_from([b"data: [DONE]\n\n", b": keep-alive\n\n", b"\n\n", b"data:[DONE]\n\n",
                      b'event: chunk\ndata: {"choices":[{"delta":{"content":"e"}}]}\n\n',
                      b'data: {"choices":[{"delta":\ndata: {"content":"m"}}]}\n\n', b"id: 4\n\n",
@@ -76,7 +77,7 @@ def _run(translator: ChatStreamTranslator, reads: list[bytes], out: list[Any], r
 
 
 @settings(max_examples=500, deadline=None)
-@given(st.lists(frames, max_size=8), st.lists(st.integers(0, 600), max_size=5), st.booleans())
+@given(st.lists(frames, max_size=12), st.lists(st.integers(0, 600), max_size=5), st.booleans())
 def test_byte_reader_reads_what_the_decoder_reads(parts: list[bytes], cuts: list[int], small: bool) -> None:
     data = b"data: " + orjson.dumps(FIRST) + b"\n\n" + b"".join(parts) + b"data: [DONE]\n\n"
     limit = 200 if small else 1024 * 1024

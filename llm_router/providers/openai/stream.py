@@ -18,6 +18,7 @@ from typing import Any
 import orjson
 
 from llm_router.messages import ChatChunk
+from llm_router.providers.events import SHAPE_ERRORS, ShapeError
 from llm_router.providers.openai.translate import OpenAIStreamTranslator
 from llm_router.providers.sse import MAX_EVENT_BYTES, SSEDecoder, SSEEvent
 
@@ -40,6 +41,11 @@ def plain_text(data: str | bytes) -> str | None:
         value: Any = orjson.loads(data)
     except orjson.JSONDecodeError:
         return None
+    return _plain_value(value)
+
+
+def _plain_value(value: Any) -> str | None:
+    """:func:`plain_text` of an event's decoded JSON."""
     if type(value) is not dict or value.get("error") or value.get("usage"):
         return None
     choices = value.get("choices")
@@ -66,6 +72,8 @@ class ChatStreamTranslator(OpenAIStreamTranslator):
         # The stream's text events without their text: what comes before it and after it
         # (up to an "obfuscation" field, whose value changes from event to event).
         self._head: bytes | None = None
+        self._start: bytes | None = None  # "data: " and the head, when no obfuscation follows
+        self._loaded: tuple[SSEEvent, Any] | None = None  # an event's JSON, read already
         self._tail = b""
         self._obfuscated = False
         self._learns = 0
@@ -105,21 +113,38 @@ class ChatStreamTranslator(OpenAIStreamTranslator):
     def _frames(self, frames: list[bytes], into: list[ChatChunk]) -> None:
         """Whole events (each without its blank line), as :meth:`feed_read` reads them."""
         texts: list[str] = []
+        start, tail = self._start, self._tail
+        least = len(start or b"") + len(tail)
         try:
             for frame in frames:
+                if (start is not None and frame.startswith(start) and frame.endswith(tail)
+                        and len(frame) >= least):  # the template, its text ASCII: no JSON read
+                    piece = frame[len(start):len(frame) - len(tail)]
+                    if piece.isascii() and _UNSAFE.search(piece) is None:
+                        if piece:
+                            texts.append(piece.decode("ascii"))
+                        continue
+                value: Any = None
                 if frame.startswith(b"data: ") and b"\n" not in frame:
                     payload = frame[6:]
                     if self.id is not None:
                         text = self._templated(payload)
-                        if text is None and (text := plain_text(payload)) and self._learns < _LEARNS:
-                            self._learn(payload, text)
+                        if text is None:
+                            try:
+                                value = orjson.loads(payload)
+                            except orjson.JSONDecodeError:
+                                value = None
+                            else:
+                                text = _plain_value(value)
+                                if text and self._learns < _LEARNS:
+                                    self._learn(payload, text)
                         if text is not None:
                             if text:
                                 texts.append(text)
                             continue
                     event = SSEEvent(payload.decode("utf-8", errors="replace"))
                     # Invalid UTF-8 is read as the decoder reads it (replaced), then again.
-                    recheck = not payload.isascii()
+                    recheck = value is None and not payload.isascii()
                 else:  # a comment, an event name, several lines...: the decoder's reading
                     spare = self._spare = self._spare or SSEDecoder(self._max)
                     events = spare.feed(frame + b"\n\n")
@@ -133,12 +158,33 @@ class ChatStreamTranslator(OpenAIStreamTranslator):
                 if texts:
                     into.append(self.text_chunk("".join(texts)))
                     texts = []
-                into.extend(self.feed(event))
+                into.extend(self._full(event, value))
                 if self.done:
                     break
         finally:  # an in-band error: the text before it still counts
             if texts:
                 into.append(self.text_chunk("".join(texts)))
+
+    def _full(self, event: SSEEvent, value: Any) -> list[ChatChunk]:
+        """:meth:`feed` of an event known not to be plain text, its JSON (``value``, None if
+        not read yet) read once."""
+        self._loaded = (event, value) if value is not None else None
+        try:
+            return OpenAIStreamTranslator.translate(self, event)
+        except SHAPE_ERRORS:
+            self.skipped += 1
+            return []
+        finally:
+            self._loaded = None
+
+    def load(self, event: SSEEvent) -> dict[str, Any]:
+        """The event's JSON object (read once: see :meth:`_full`)."""
+        loaded = self._loaded
+        if loaded is not None and loaded[0] is event:
+            if type(loaded[1]) is not dict:
+                raise ShapeError("event data is not a JSON object")
+            return loaded[1]  # type: ignore[no-any-return]
+        return super().load(event)
 
     def _templated(self, payload: bytes) -> str | None:
         """The text of an event that is the stream's text event with other text in it (the
@@ -177,6 +223,7 @@ class ChatStreamTranslator(OpenAIStreamTranslator):
         cut = tail.rfind(_OBFUSCATION)
         self._obfuscated = cut >= 0 and _obfuscation(tail[cut:])
         self._head, self._tail = payload[:start], tail[:cut] if self._obfuscated else tail
+        self._start = None if self._obfuscated else b"data: " + self._head
 
     def feed_read(self, events: list[SSEEvent], into: list[ChatChunk]) -> None:
         """Translate one read's events into ``into``; a run of text deltas becomes one chunk
