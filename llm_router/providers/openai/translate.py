@@ -144,12 +144,13 @@ def usage_from_wire(usage: dict[str, Any] | None) -> Usage:
         return Usage()
     details = as_dict(usage.get("prompt_tokens_details"))
     output = as_dict(usage.get("completion_tokens_details"))
-    return Usage(
-        input_tokens=as_int(usage.get("prompt_tokens")),
-        output_tokens=as_int(usage.get("completion_tokens")),
-        cached_input_tokens=as_int(details.get("cached_tokens")),
-        reasoning_tokens=as_int(output.get("reasoning_tokens")),
-    )
+    return Usage(_count(usage.get("prompt_tokens")), _count(usage.get("completion_tokens")),
+                 _count(details.get("cached_tokens")), _count(output.get("reasoning_tokens")))
+
+
+def _count(value: Any) -> int:
+    """``as_int(value)``, with the usual case (a plain int in range) decided first."""
+    return value if type(value) is int and 0 <= value < 2**53 else as_int(value)
 
 
 def response_from_body(body: dict[str, Any], raw: bytes | None = None) -> ChatResponse:
@@ -157,10 +158,11 @@ def response_from_body(body: dict[str, Any], raw: bytes | None = None) -> ChatRe
     body's bytes, is kept when the answer is to be passed through."""
     choice = body["choices"][0]
     message = choice["message"]
+    wire_calls = message.get("tool_calls")
     calls = tuple(
         ToolCall(c["id"], c["function"]["name"], c["function"].get("arguments") or "")
-        for c in message.get("tool_calls") or ()
-    )
+        for c in wire_calls
+    ) if wire_calls else ()
     return ChatResponse(
         id=str(body.get("id", "")),
         model=str(body.get("model", "")),
