@@ -71,13 +71,23 @@ class ChunkEncoder:
                      "created": int(time.time()), "model": model}
         self.include_usage = include_usage
         self.started = False
+        # A text-only chunk's frame around its text, once the stream's head is fixed: the
+        # same bytes _frame makes from dicts (orjson keeps key order, writes no spaces).
+        self._text_frame: tuple[bytes, bytes] | None = None
 
     def encode(self, chunk: ChatChunk) -> bytes:
         """SSE frames for one chunk (the final chunk also yields usage and ``[DONE]``)."""
+        text_frame = self._text_frame
+        if (text_frame is not None and chunk.text and chunk.finish_reason is None
+                and not chunk.tool_calls and not chunk.reasoning):
+            return text_frame[0] + orjson.dumps(chunk.text) + text_frame[1]
         out = b""
         if chunk.model and not self.started:
             self.head["model"] = chunk.model
         if chunk.has_content:
+            if self.started and self._text_frame is None:
+                prefix, _, suffix = self._frame({"content": ""}, None).partition(b'{"content":""}')
+                self._text_frame = prefix + b'{"content":', b"}" + suffix
             out += self._frame(self._delta(chunk), None)
         if chunk.finish_reason is not None:
             if not self.started:
