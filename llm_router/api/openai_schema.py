@@ -188,8 +188,8 @@ def read_completion(raw: bytes) -> tuple[ChatRequest, str, bool]:
 
 
 # What the plain reading takes: every other field (or type, or value) goes through pydantic.
-_PLAIN_FIELDS = frozenset({"model", "messages", "stream", "temperature", "top_p", "max_tokens",
-                           "max_completion_tokens", "user"})
+_PLAIN_FIELDS = frozenset({"model", "messages", "stream", "stream_options", "temperature", "top_p",
+                           "max_tokens", "max_completion_tokens", "user"})
 _PLAIN_MESSAGE_FIELDS = frozenset({"role", "content", "name"})
 _PLAIN_ROLES: Mapping[str, Role] = MappingProxyType({
     "system": "system", "developer": "system", "user": "user", "assistant": "assistant"})
@@ -197,9 +197,10 @@ _PLAIN_ROLES: Mapping[str, Role] = MappingProxyType({
 
 def _plain(data: dict[str, Any]) -> ChatRequest | None:
     """The canonical request of a body that ``ChatCompletionIn`` accepts as it is: only the
-    fields of ``_PLAIN_FIELDS``, each of exactly the type pydantic would keep unconverted, every
-    message a system, developer, user or assistant turn with text (or no) content and an optional
-    name. None for anything else (the caller validates it the full way)."""
+    fields of ``_PLAIN_FIELDS``, each of exactly the type pydantic would keep unconverted (and
+    ``stream_options`` only ``include_usage``, on a stream), every message a system, developer,
+    user or assistant turn with text (or no) content and an optional name. None for anything
+    else (the caller validates it the full way)."""
     if not _PLAIN_FIELDS.issuperset(data):
         return None
     model, messages = data.get("model"), data.get("messages")
@@ -207,8 +208,16 @@ def _plain(data: dict[str, Any]) -> ChatRequest | None:
         return None
     if type(messages) is not list or not 1 <= len(messages) <= MAX_MESSAGES:
         return None
-    if type(data.get("stream", False)) is not bool or type(data.get("user")) not in (str, type(None)):
+    stream, options = data.get("stream", False), data.get("stream_options")
+    if type(stream) is not bool or type(data.get("user")) not in (str, type(None)):
         return None
+    include_usage = False
+    if options is not None:  # {"include_usage": true|false} on a stream
+        if type(options) is not dict or not stream or not {"include_usage"}.issuperset(options):
+            return None
+        include_usage = options.get("include_usage", False)
+        if type(include_usage) is not bool:
+            return None
     temperature, top_p = data.get("temperature"), data.get("top_p")
     if not (temperature is None or (type(temperature) in (float, int) and 0 <= temperature <= 2)):
         return None
@@ -233,7 +242,7 @@ def _plain(data: dict[str, Any]) -> ChatRequest | None:
         model="", messages=tuple(turns),
         temperature=None if temperature is None else float(temperature),
         top_p=None if top_p is None else float(top_p),
-        max_tokens=max_completion or max_tokens, user=data.get("user"),
+        max_tokens=max_completion or max_tokens, user=data.get("user"), include_usage=include_usage,
         origin=WireBody("openai", data))
 
 

@@ -50,7 +50,8 @@ FIELDS = {
     "stop": st.one_of(st.text(max_size=3), st.lists(st.text(max_size=2), max_size=5)),
     "store": st.booleans(),
     "api_key": st.just("sk-x"),
-    "stream_options": st.just({"include_usage": True}),
+    "stream_options": st.one_of(st.just({"include_usage": True}), st.just({"include_usage": 1}),
+                                st.just({"include_usage": False, "other": 1}), scalars),
     "n": st.integers(0, 3),
 }
 
@@ -73,6 +74,7 @@ PLAIN_FIELDS = {
     "stream": st.booleans(), "temperature": st.one_of(st.floats(0, 2), st.integers(0, 2)),
     "top_p": st.one_of(st.floats(0, 1), st.integers(0, 1)), "max_tokens": st.integers(1, 2**63 - 1),
     "max_completion_tokens": st.integers(1, 10**6), "user": st.one_of(st.text(max_size=4), st.none()),
+    "stream_options": st.one_of(st.none(), st.fixed_dictionaries({}, optional={"include_usage": st.booleans()})),
 }
 
 
@@ -88,6 +90,8 @@ def plain_bodies(draw: st.DrawFn) -> Any:
     body: dict[str, Any] = {"model": draw(st.sampled_from(["openai", "m" * 256, "é"])), "messages": turns}
     for name in draw(st.lists(st.sampled_from(sorted(PLAIN_FIELDS)), unique=True)):
         body[name] = draw(PLAIN_FIELDS[name])
+    if "stream_options" in body and draw(st.integers(0, 3)):
+        body["stream"] = True
     if draw(st.integers(0, 2)) == 0:
         if draw(st.booleans()):
             body[draw(st.sampled_from([*sorted(FIELDS), "model", "messages"]))] = draw(scalars)
