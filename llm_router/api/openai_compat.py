@@ -52,12 +52,11 @@ async def handle_completions(gateway: Gateway, ctx: RequestContext, raw: bytes,
     """``POST /v1/chat/completions`` in OpenAI's wire format, whole or streamed. The client's
     body rides along (``origin``): a deployment speaking OpenAI's format sends it on as it is."""
     canonical, model, streamed = read_completion(raw)
-    completion_id = "chatcmpl-" + current_request_id()
     if streamed:
         stream = await cancel_on_disconnect(receive, gateway.stream(model, canonical, ctx))
         if stream is None:
             return Response(status_code=499)
-        encoder = openai_wire.ChunkEncoder(completion_id, stream.outcome.deployment.model,
+        encoder = openai_wire.ChunkEncoder(_completion_id(), stream.outcome.deployment.model,
                                            canonical.include_usage)
         frames = encoded_stream(stream, encoder.encode, partial(_error_frame, encoder))
         return StreamBody(frames, "text/event-stream", _headers(stream.outcome, canonical))
@@ -65,8 +64,13 @@ async def handle_completions(gateway: Gateway, ctx: RequestContext, raw: bytes,
     if result is None:
         return Response(status_code=499)
     response, outcome = result
-    payload = response.raw or openai_wire.completion(response, completion_id, outcome.deployment.model)
+    payload = response.raw or openai_wire.completion(response, _completion_id(), outcome.deployment.model)
     return JSONAnswer(payload, _raw_headers(outcome, canonical))
+
+
+def _completion_id() -> str:
+    """The ``chatcmpl-`` id of an answer we encode (a passed-through one keeps the upstream's)."""
+    return "chatcmpl-" + current_request_id()
 
 
 def _error_frame(encoder: openai_wire.ChunkEncoder, info: ErrorInfo) -> bytes:
