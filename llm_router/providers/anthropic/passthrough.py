@@ -12,6 +12,7 @@ in ``ChatResponse.raw``, the stream's events in ``ChatChunk.raw``.
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
@@ -106,6 +107,53 @@ class RawFrames:
             self.buffer = self.buffer[end:]
 
 
+#: A text delta of the first block as Anthropic writes it, around its text.
+_TEXT_HEAD = (b'event: content_block_delta\ndata: {"type":"content_block_delta","index":0,'
+              b'"delta":{"type":"text_delta","text":"')
+_TEXT_TAIL = b'"}}\n\n'
+#: What a JSON string body read as it is must not hold (a quote, an escape, a control character).
+_UNSAFE = re.compile(rb'["\\\x00-\x1f]')
+
+
+class FrameReader:
+    """One stream's reads: each event's exact bytes (``raw``) and what the translator makes of
+    them (``chunks``). A text delta in Anthropic's own bytes with ASCII text and nothing to
+    unescape is read without the decoder or JSON (the translator's chunk, the same)."""
+
+    def __init__(self, translator: StreamTranslator, limit: int) -> None:
+        self.translator = translator
+        self.frames, self.decoder = RawFrames(limit), SSEDecoder(limit)
+        self.text_chunk = getattr(translator, "text_chunk", None)
+
+    def read(self, data: bytes, raw: list[bytes], chunks: list[ChatChunk]) -> None:
+        """The events ``data`` completes, up to the translator's last (an in-band error
+        raises once the events before it are in ``raw`` and ``chunks``)."""
+        translator, text_chunk = self.translator, self.text_chunk
+        texts: list[str] = []
+        least = len(_TEXT_HEAD) + len(_TEXT_TAIL)
+        try:
+            for frame in self.frames.feed(data):
+                if (text_chunk is not None and frame.startswith(_TEXT_HEAD) and frame.endswith(_TEXT_TAIL)
+                        and len(frame) >= least):
+                    piece = frame[len(_TEXT_HEAD):len(frame) - len(_TEXT_TAIL)]
+                    if piece.isascii() and _UNSAFE.search(piece) is None:
+                        raw.append(frame)
+                        if piece:
+                            texts.append(piece.decode("ascii"))
+                        continue
+                if texts:
+                    chunks.append(text_chunk("".join(texts)))  # type: ignore[misc]
+                    texts = []
+                for event in self.decoder.feed(frame):
+                    chunks.extend(translator.feed(event))
+                raw.append(frame)
+                if translator.done:
+                    break
+        finally:
+            if texts:
+                chunks.append(text_chunk("".join(texts)))  # type: ignore[misc]
+
+
 async def stream(model: AnthropicChatModel, origin: WireBody) -> AsyncIterator[ChatChunk]:
     """The answer as it arrives: one chunk per upstream read, carrying its events' bytes."""
     translator = model.stream_translator()
@@ -124,17 +172,12 @@ async def _stream(model: AnthropicChatModel, origin: WireBody,
         if not upstream.headers.get("content-type", "").startswith("text/event-stream"):
             raise UpstreamProtocolError("Upstream did not answer with an event stream.",
                                         provider=model.provider)
-        frames, decoder = RawFrames(model.max_event_bytes), SSEDecoder(model.max_event_bytes)
+        reader = FrameReader(translator, model.max_event_bytes)
         async for data in upstream.iter_chunks():
             raw: list[bytes] = []
             chunks: list[ChatChunk] = []
             try:
-                for frame in frames.feed(data):
-                    for event in decoder.feed(frame):
-                        chunks.extend(translator.feed(event))
-                    raw.append(frame)
-                    if translator.done:
-                        break
+                reader.read(data, raw, chunks)
             except ProviderError as error:
                 error.provider = error.provider or model.provider
                 if raw:

@@ -292,6 +292,10 @@ class AnthropicStreamTranslator(EventTranslator):
         message = str(error.get("message") or "Upstream stream error.")
         raise classify_inband("anthropic", kind if isinstance(kind, str) else None, message)
 
+    def text_chunk(self, text: str) -> ChatChunk:
+        """The chunk of a text delta (what :meth:`feed` makes of one)."""
+        return ChatChunk(text=text, id=self.id, model=self.model)
+
     def _chunk(self, text: str = "", tool_calls: tuple[ToolCallDelta, ...] = (),
                reasoning: str = "") -> ChatChunk:
         return ChatChunk(text=text, tool_calls=tool_calls, id=self.id, model=self.model,
