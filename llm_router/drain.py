@@ -37,6 +37,8 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from starlette.types import ASGIApp, Send
 
+from llm_router import aio
+
 log = logging.getLogger("llm_router.drain")
 SHUTTING_DOWN = "The server is shutting down; retry the request."
 
@@ -122,7 +124,7 @@ class Drain:
 
     def enter(self, send: Send, path: str) -> InFlight:
         """An exchange begins (in the current task); ``send`` is the server's."""
-        exchange = InFlight(send, path, asyncio.current_task())
+        exchange = InFlight(send, path, aio.current_task())
         self.in_flight.add(exchange)
         return exchange
 
@@ -132,7 +134,7 @@ class Drain:
     async def settle(self, exchange: InFlight) -> None:
         """After the app returned: a cut it swallowed still ends explicitly."""
         if exchange.cut and not exchange.finished:
-            task = asyncio.current_task()
+            task = aio.current_task()
             if task is not None and task.cancelling():
                 task.uncancel()
             await _end(exchange)
@@ -140,7 +142,7 @@ class Drain:
     async def absorb(self, exchange: InFlight) -> bool:
         """After the app raised CancelledError: True when it was our cut (now answered and
         uncancelled), False when the cancellation is someone else's and must propagate."""
-        task = asyncio.current_task()
+        task = aio.current_task()
         if not exchange.cut or task is None or task.cancelling() > 1:
             return False
         task.uncancel()

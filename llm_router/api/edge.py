@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from llm_router.aio import bind_loop
 from llm_router.api.errors import error_response
 from llm_router.api.surfaces import route_path, surface_for_path
 from llm_router.errors import InvalidRequest
@@ -77,6 +78,7 @@ class EdgeMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        bind_loop()  # the request's one running-loop lookup (llm_router/aio.py)
         path = route_path(scope)
         drain = self.drain
         if drain is not None and drain.draining and path == "/ready":

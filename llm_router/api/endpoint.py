@@ -12,13 +12,13 @@ route: FastAPI's per-request dependency solving costs more than the rest of the 
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 
 from starlette.datastructures import Headers
 from starlette.responses import Response
 from starlette.types import Message, Receive, Scope, Send
 
+from llm_router import aio
 from llm_router.api.errors import error_response
 from llm_router.api.surfaces import SurfaceRoute
 from llm_router.errors import InvalidRequest
@@ -81,7 +81,7 @@ async def read_body(receive: Receive, limit: int, seconds: float = 30.0) -> byte
     chunks: list[bytes] = []
     size = 0
     try:
-        async with asyncio.timeout(seconds):
+        async with aio.timeout(seconds):
             while True:
                 message: Message = await receive()
                 if message["type"] != "http.request":

@@ -11,6 +11,7 @@ from typing import TypeVar
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
+from llm_router import aio
 from llm_router.api.errors import ErrorInfo, describe
 from llm_router.errors import ProviderError
 from llm_router.observability.state import current_request_id
@@ -63,7 +64,8 @@ class StreamBody(Response):
 
 async def cancel_on_disconnect(receive: Receive, work: Awaitable[T]) -> T | None:
     """Run ``work`` in this task; if the client disconnects first, cancel it and return None."""
-    task = asyncio.current_task()
+    loop = aio.running_loop()
+    task = asyncio.current_task(loop)
     assert task is not None
     gone = False
 
@@ -73,7 +75,7 @@ async def cancel_on_disconnect(receive: Receive, work: Awaitable[T]) -> T | None
         gone = True
         task.cancel()
 
-    watcher = asyncio.get_running_loop().create_task(watch())
+    watcher = loop.create_task(watch())
     try:
         return await work
     except asyncio.CancelledError:

@@ -6,13 +6,13 @@ aiohttp was chosen over httpx for the upstream side: lower per-request CPU under
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 import aiohttp
 
+from llm_router import aio
 from llm_router.config.deployment import Timeouts
 from llm_router.errors import (
     ProviderError,
@@ -58,9 +58,9 @@ class UpstreamResponse:
         """Body bytes as they arrive; the idle timeout bounds each wait (one timer,
         moved forward after every read, rather than a new one per read)."""
         content = self._response.content
-        loop = asyncio.get_running_loop()
+        loop = aio.running_loop()
         try:
-            async with asyncio.timeout(self._idle) as idle:
+            async with aio.timeout(self._idle) as idle:
                 while True:
                     chunk = await content.readany()
                     if not chunk:
@@ -123,7 +123,7 @@ class UpstreamClient:
         assert self._session is not None
         timeout = aiohttp.ClientTimeout(total=None, sock_connect=timeouts.connect)
         try:
-            async with asyncio.timeout(timeouts.first_byte):
+            async with aio.timeout(timeouts.first_byte):
                 response = await self._session.post(
                     url, data=body, headers=headers, timeout=timeout, allow_redirects=False
                 )

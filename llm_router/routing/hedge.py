@@ -25,6 +25,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TypeVar
 
+from llm_router import aio
 from llm_router.config.deployment import Deployment
 from llm_router.config.router_config import HedgeRule
 from llm_router.errors import AllTargetsFailed
@@ -73,13 +74,15 @@ async def race(router: Router, run: _Run, request: ChatRequest, attempt: Attempt
     def start(hedge: bool) -> None:
         index, deployment = queue.pop(0)
         lane = Lane(deployment, hedge)
-        task = asyncio.get_running_loop().create_task(_lane(router, run, index, request, attempt, lane))
+        task = aio.running_loop().create_task(_lane(router, run, index, request, attempt, lane))
         lanes[task] = lane
 
     start(False)
+    loop = aio.running_loop()
     try:
         while True:
-            timer = asyncio.ensure_future(router.sleep(rule.after)) if hedges and queue else None
+            timer = (asyncio.ensure_future(router.sleep(rule.after), loop=loop)
+                     if hedges and queue else None)
             waiting = {t for t in lanes if not t.done()} | ({timer} if timer is not None else set())
             done, _ = await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
             if timer is not None:
@@ -130,7 +133,7 @@ def _cancel(lanes: dict[asyncio.Task[Result[T] | None], Lane], winner: object,
         elif records and not task.cancelled() and task.exception() is None and task.result() is not None:
             records[-1].hedge_cancelled = records[-1].possibly_billed = True  # it answered too late
     if losers:  # their clean-up (connections closed, slots released) happens off the winner's path
-        reaper = asyncio.get_running_loop().create_task(_reap(losers, discard))
+        reaper = aio.running_loop().create_task(_reap(losers, discard))
         reaping.add(reaper)
         reaper.add_done_callback(reaping.discard)
 

@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from typing import TypeVar
 
+from llm_router import aio
 from llm_router.config.deployment import Deployment
 from llm_router.config.router_config import RouterConfig
 from llm_router.errors import (
@@ -242,7 +243,7 @@ class Router:
         slot = _Slot(self.stats.in_flight, name)
         self.health.begin(name)
         try:
-            async with asyncio.timeout(max(0.0, run.deadline - self.clock())):
+            async with aio.timeout(max(0.0, run.deadline - self.clock())):
                 sent = output_cap.capped(model.deployment, _for_model(request, model.deployment.model))
                 result = await attempt(model, sent)
         except TimeoutError:
