@@ -21,6 +21,10 @@ T = TypeVar("T")
 C = TypeVar("C")
 
 
+#: How long ``cancel_on_disconnect``'s work runs before a watcher for the client's disconnect
+#: starts (seconds).
+WATCH_AFTER = 0.1
+
 #: The SSE comment that ends a stream resumed on another deployment after a mid-stream failure.
 RESUMED_TRAILER = b": x-llm-router-resumed: 1\n\n"
 
@@ -63,11 +67,18 @@ class StreamBody(Response):
 
 
 async def cancel_on_disconnect(receive: Receive, work: Awaitable[T]) -> T | None:
-    """Run ``work`` in this task; if the client disconnects first, cancel it and return None."""
+    """Run ``work`` in this task; if the client disconnects first, cancel it and return None.
+
+    The disconnect is watched for (a task waiting on ``receive``) only once ``work`` has run
+    for :data:`WATCH_AFTER` seconds: most answers that come sooner (a cache hit, a fast
+    upstream) never pay for the watcher, and a client that left before it started is seen at
+    once when it does (the server keeps the disconnect), so the upstream call is cancelled at
+    most that much later than it would be with a watcher from the start."""
     loop = aio.running_loop()
     task = asyncio.current_task(loop)
     assert task is not None
     gone = False
+    watcher: asyncio.Task[None] | None = None
 
     async def watch() -> None:
         nonlocal gone
@@ -75,7 +86,11 @@ async def cancel_on_disconnect(receive: Receive, work: Awaitable[T]) -> T | None
         gone = True
         task.cancel()
 
-    watcher = loop.create_task(watch())
+    def start() -> None:
+        nonlocal watcher
+        watcher = loop.create_task(watch())
+
+    timer = loop.call_later(WATCH_AFTER, start)
     try:
         return await work
     except asyncio.CancelledError:
@@ -84,7 +99,9 @@ async def cancel_on_disconnect(receive: Receive, work: Awaitable[T]) -> T | None
         task.uncancel()
         return None
     finally:
-        watcher.cancel()
+        timer.cancel()
+        if watcher is not None:
+            watcher.cancel()
 
 
 async def _wait_disconnect(receive: Receive) -> None:
