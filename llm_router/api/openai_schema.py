@@ -145,12 +145,22 @@ class ChatCompletionIn(_Strict):
 def parse_request(raw: bytes) -> tuple[ChatCompletionIn, dict[str, Any]]:
     """Decode (once) and validate a raw body: the model and the decoded JSON object;
     InvalidRequest (400) naming the parameter otherwise."""
+    data = _decode(raw)
+    return _validated(raw, data), data
+
+
+def _decode(raw: bytes) -> dict[str, Any]:
     try:
         data = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
         raise InvalidRequest(f"Request body is not valid JSON ({exc.msg}).", None, 400) from None
     if not isinstance(data, dict):
         raise InvalidRequest("Request body must be a JSON object.", None, 400)
+    return data
+
+
+def _validated(raw: bytes, data: dict[str, Any]) -> ChatCompletionIn:
+    """``data``, the decoded ``raw``, validated (the rest of :func:`parse_request`)."""
     messages = data.get("messages")
     if isinstance(messages, list) and len(messages) > MAX_MESSAGES:
         # Counted before validation: validating 100,000 messages only to refuse them would
@@ -167,7 +177,7 @@ def parse_request(raw: bytes) -> tuple[ChatCompletionIn, dict[str, Any]]:
             raise InvalidRequest(f"Parameter '{name}' is not allowed.", name)
     if body.stream_options is not None and not body.stream:
         raise InvalidRequest("'stream_options' is only allowed when 'stream' is true.", "stream_options")
-    return body, data
+    return body
 
 
 def read_completion(raw: bytes) -> tuple[ChatRequest, str, bool]:
@@ -175,13 +185,10 @@ def read_completion(raw: bytes) -> tuple[ChatRequest, str, bool]:
     client asked for and whether it asked for a stream: :func:`parse_request` then
     :func:`to_canonical`, with the same result and the same errors. A body of the common plain
     shape (:func:`_plain`) is read without building the pydantic model (a third of the cost)."""
-    try:
-        data = orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        data = None
-    plain = _plain(data) if type(data) is dict else None
+    data = _decode(raw)
+    plain = _plain(data)
     if plain is None:
-        body, data = parse_request(raw)
+        body = _validated(raw, data)
         return to_canonical(body, WireBody("openai", data)), body.model, body.stream
     reject_huge_integers(raw, 400, "parameter")
     return plain, data["model"], data.get("stream", False)
