@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import gc
 import importlib.util
 import os
 import sys
@@ -48,6 +49,19 @@ def _http_protocol() -> str:
     return "h11"
 
 
+#: The collector's youngest-generation threshold under ``llm-router serve`` (CPython's default
+#: is 700 net container allocations). At 700 young collections took 4-5% of the gateway's
+#: CPU samples under load; at 10,000 it served ~6% more requests per CPU-second with the
+#: same RSS after 20 s of load (issue 20, /work/notes/profile.sh).
+GC_YOUNG_THRESHOLD = 10_000
+
+
+def tune_gc() -> None:
+    """Set :data:`GC_YOUNG_THRESHOLD` (the older generations keep their thresholds)."""
+    _, middle, old = gc.get_threshold()
+    gc.set_threshold(GC_YOUNG_THRESHOLD, middle, old)
+
+
 def serve(args: argparse.Namespace) -> int:
     """Run the service; uvloop and httptools are used when installed."""
     import uvicorn
@@ -72,6 +86,8 @@ def serve(args: argparse.Namespace) -> int:
         proxy_headers=False)  # nothing here reads the client address; skip its middleware
     if args.workers == 1:  # the replica model: drain on SIGTERM (llm_router/drain.py)
         from llm_router.drain import Drain, drained_app, run
+
+        tune_gc()  # this process serves (with more workers, each is a fresh interpreter)
 
         drain = Drain.from_settings()
         return run(uvicorn.Config(functools.partial(drained_app, drain), factory=True, **options), drain)
