@@ -45,11 +45,20 @@ class RequestFilter:
     outcome: Literal["ok", "error"] | None = None  # status below 400, or 400 and above
 
 
+def sqlite_utc_text(value: datetime) -> str:
+    """What ``UtcDateTime`` then SQLite's ``DATETIME`` make of an aware datetime (UTC, naive,
+    ``YYYY-MM-DD HH:MM:SS.ffffff``), in one step: their chain costs ~3 µs a row."""
+    if value.tzinfo is None:
+        raise ValueError("naive datetime")
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+
+
 class _DriverInsert:
     """The ledger insert at the driver level: the statement compiled once, each row's values
-    put through the columns' own bind processors (the same conversions SQLAlchemy makes),
-    then one executemany. Skips the per-row parameter machinery of an ORM or Core insert,
-    which costs more than SQLite's own work; used on SQLite (qmark parameters)."""
+    put through the columns' own bind processors (the same conversions SQLAlchemy makes; the
+    timestamp's chain of two in one step, ``sqlite_utc_text``), then one executemany. Skips
+    the per-row parameter machinery of an ORM or Core insert, which costs more than SQLite's
+    own work; used on SQLite (qmark parameters)."""
 
     def __init__(self, dialect: Dialect) -> None:
         table = UsageRow.__table__
@@ -61,14 +70,23 @@ class _DriverInsert:
         types = {c.name: c.type for c in table.columns}
         self.binds = tuple((name, types[name].dialect_impl(dialect).bind_processor(dialect))
                            for name in order)
+        self.order = tuple(name for name, _ in self.binds)
+        #: (position, processor) of the few columns that have one (booleans, the timestamp):
+        #: the others go through as they are, not through a per-column test.
+        self.converted = tuple((i, sqlite_utc_text if name == "created_at" else bind)
+                               for i, (name, bind) in enumerate(self.binds) if bind is not None)
 
     def fits(self, rows: Sequence[dict[str, Any]]) -> bool:
         """Whether every row has exactly the columns (else the Core insert fills defaults)."""
         return all(row.keys() == self.names for row in rows)
 
     def params(self, row: dict[str, Any]) -> tuple[Any, ...]:
-        return tuple(bind(row[name]) if bind is not None and row[name] is not None else row[name]
-                     for name, bind in self.binds)
+        values = [row[name] for name in self.order]
+        for index, bind in self.converted:
+            value = values[index]
+            if value is not None:
+                values[index] = bind(value)
+        return tuple(values)
 
 
 class Ledger:
