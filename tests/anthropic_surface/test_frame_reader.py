@@ -12,8 +12,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from llm_router.errors import ProviderError
-from llm_router.messages import ChatChunk
+from llm_router.messages import ChatChunk, merge_chunks
 from llm_router.providers.anthropic.passthrough import FrameReader, RawFrames, _chunk
+from llm_router.providers.anthropic.reads import AnthropicReads
 from llm_router.providers.anthropic.translate import AnthropicStreamTranslator
 from llm_router.providers.sse import SSEDecoder
 
@@ -86,3 +87,36 @@ def _run(translator: AnthropicStreamTranslator, reads: list[bytes], read: Any) -
 def test_frame_reader_reads_what_the_decoder_reads(parts: list[bytes], cuts: list[int]) -> None:
     reads = reads_of(START + b"".join(parts) + STOP, cuts)
     assert by_reader(reads) == by_decoder(reads)
+
+
+def translated(reads: list[bytes], limit: int, fast: bool) -> list[Any]:
+    """The translated path's reading (``AnthropicReads``), or the SSE decoder's."""
+    translator = AnthropicStreamTranslator()
+    decoder = SSEDecoder(limit)
+    reads_ = AnthropicReads(translator, limit)
+    out: list[Any] = []
+    for data in reads:
+        into: list[ChatChunk] = []
+        try:
+            if fast:
+                reads_.read(data, into)
+            else:
+                for event in decoder.feed(data):
+                    into.extend(translator.feed(event))
+                    if translator.done:
+                        break
+        except ProviderError as error:
+            out.append((merge_chunks(into) if into else None, type(error).__name__, str(error)))
+            break
+        out.append(merge_chunks(into) if into else None)
+        if translator.done:
+            break
+    return [*out, translator.skipped, translator.done]
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(text_delta | text_delta | other, max_size=12), st.lists(st.integers(0, 900), max_size=5),
+       st.sampled_from([60, 90, 100, 1 << 20]))
+def test_translated_reads_read_what_the_decoder_reads(parts: list[bytes], cuts: list[int], limit: int) -> None:
+    reads = reads_of(START + b"".join(parts) + STOP, cuts)
+    assert translated(reads, limit, fast=True) == translated(reads, limit, fast=False)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from contextlib import aclosing
 from typing import Any
 
 from llm_router.messages import ChatChunk, ChatRequest, ChatResponse, WireBody
 from llm_router.providers.anthropic import passthrough, translate
-from llm_router.providers.base import HTTPChatModel
+from llm_router.providers.anthropic.reads import AnthropicReads
+from llm_router.providers.base import HTTPChatModel, StreamTranslator
 
 
 class AnthropicChatModel(HTTPChatModel):
@@ -34,6 +35,11 @@ class AnthropicChatModel(HTTPChatModel):
 
     def stream_translator(self) -> translate.AnthropicStreamTranslator:
         return translate.AnthropicStreamTranslator()
+
+    def _reader(self, translator: StreamTranslator) -> Callable[[bytes, list[ChatChunk]], None]:
+        if type(translator) is translate.AnthropicStreamTranslator:  # not a subclass's own reading
+            return AnthropicReads(translator, self.max_event_bytes).read
+        return super()._reader(translator)
 
     def parse_error(self, body: Any) -> tuple[str | None, str]:
         return translate.error_from_body(body)

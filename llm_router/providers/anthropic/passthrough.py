@@ -108,11 +108,11 @@ class RawFrames:
 
 
 #: A text delta of the first block as Anthropic writes it, around its text.
-_TEXT_HEAD = (b'event: content_block_delta\ndata: {"type":"content_block_delta","index":0,'
+TEXT_HEAD = (b'event: content_block_delta\ndata: {"type":"content_block_delta","index":0,'
               b'"delta":{"type":"text_delta","text":"')
 _TEXT_TAIL = b'"}}\n\n'
 #: What a JSON string body read as it is must not hold (a quote, an escape, a control character).
-_UNSAFE = re.compile(rb'["\\\x00-\x1f]')
+UNSAFE = re.compile(rb'["\\\x00-\x1f]')
 
 
 class FrameReader:
@@ -130,13 +130,13 @@ class FrameReader:
         raises once the events before it are in ``raw`` and ``chunks``)."""
         translator, text_chunk = self.translator, self.text_chunk
         texts: list[str] = []
-        least = len(_TEXT_HEAD) + len(_TEXT_TAIL)
+        least = len(TEXT_HEAD) + len(_TEXT_TAIL)
         try:
             for frame in self.frames.feed(data):
-                if (text_chunk is not None and frame.startswith(_TEXT_HEAD) and frame.endswith(_TEXT_TAIL)
+                if (text_chunk is not None and frame.startswith(TEXT_HEAD) and frame.endswith(_TEXT_TAIL)
                         and len(frame) >= least):
-                    piece = frame[len(_TEXT_HEAD):len(frame) - len(_TEXT_TAIL)]
-                    if piece.isascii() and _UNSAFE.search(piece) is None:
+                    piece = frame[len(TEXT_HEAD):len(frame) - len(_TEXT_TAIL)]
+                    if piece.isascii() and UNSAFE.search(piece) is None:
                         raw.append(frame)
                         if piece:
                             texts.append(piece.decode("ascii"))
