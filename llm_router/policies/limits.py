@@ -25,10 +25,24 @@ def duration(seconds: float) -> str:
     """OpenAI's reset format: ``250ms``, ``12s``, ``1m30s``."""
     if seconds < 1:
         return f"{max(0, round(seconds * 1000))}ms"
-    minutes, millis = divmod(round(seconds * 1000), 60_000)
-    whole, frac = divmod(millis, 1000)
-    text = f"{whole}.{frac:03d}".rstrip("0") + "s" if frac else f"{whole}s"
-    return f"{minutes}m{text}" if minutes else text
+    total = round(seconds * 1000)
+    text = _DURATIONS.get(total)
+    if text is None:
+        if len(_DURATIONS) >= 4096:
+            _DURATIONS.clear()
+        minutes, millis = divmod(total, 60_000)
+        whole, frac = divmod(millis, 1000)
+        text = f"{whole}.{frac:03d}".rstrip("0") + "s" if frac else f"{whole}s"
+        text = _DURATIONS[total] = f"{minutes}m{text}" if minutes else text
+    return text
+
+
+#: Texts of ``duration`` by millisecond: a limited key's resets are near the period (59.9xx s)
+#: on nearly every response, so a few hundred texts serve them all. Bounded.
+_DURATIONS: dict[int, str] = {}
+#: The three header names of each kind, made once.
+_NAMES = {kind: (f"x-ratelimit-limit-{kind}", f"x-ratelimit-remaining-{kind}", f"x-ratelimit-reset-{kind}")
+          for kind in ("requests", "tokens")}
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,9 +76,10 @@ def _headers(ctx: RequestContext, kind: str, results: list[RateResult]) -> None:
         return
     tight = results[0] if len(results) == 1 else min(results, key=lambda r: (r.remaining, -r.reset_after))
     headers = ctx.response_headers
-    headers[f"x-ratelimit-limit-{kind}"] = str(tight.limit)
-    headers[f"x-ratelimit-remaining-{kind}"] = str(tight.remaining)
-    headers[f"x-ratelimit-reset-{kind}"] = duration(tight.reset_after)
+    limit, remaining, reset = _NAMES[kind]
+    headers[limit] = str(tight.limit)
+    headers[remaining] = str(tight.remaining)
+    headers[reset] = duration(tight.reset_after)
 
 
 class RateLimitPolicy(BasePolicy):
