@@ -12,6 +12,9 @@ from llm_router.errors import UpstreamProtocolError
 
 #: Default cap on one event (its data, and any line still being received), in bytes.
 MAX_EVENT_BYTES = 1024 * 1024
+#: The most a stream's byte readers (``ChatStreamTranslator.feed_bytes``, ``AnthropicReads``)
+#: buffer before they hand the stream to :class:`SSEDecoder`.
+FAST_BYTES = 64 * 1024
 
 
 class SSEEvent(NamedTuple):

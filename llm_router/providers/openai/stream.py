@@ -20,7 +20,7 @@ import orjson
 from llm_router.messages import ChatChunk
 from llm_router.providers.events import SHAPE_ERRORS, ShapeError
 from llm_router.providers.openai.translate import OpenAIStreamTranslator
-from llm_router.providers.sse import MAX_EVENT_BYTES, SSEDecoder, SSEEvent
+from llm_router.providers.sse import FAST_BYTES, MAX_EVENT_BYTES, SSEDecoder, SSEEvent
 
 __all__ = ["ChatStreamTranslator", "plain_text"]
 
@@ -66,6 +66,9 @@ class ChatStreamTranslator(OpenAIStreamTranslator):
     def __init__(self, provider: str = "openai", max_event_bytes: int = MAX_EVENT_BYTES) -> None:
         super().__init__(provider)
         self._max = max_event_bytes
+        # Up to this much buffered the bytes are split here; beyond, the decoder reads them (in
+        # place, without copies of the event so far: memory stays near one event).
+        self._fast = min(max_event_bytes - 8, FAST_BYTES)
         self._rest = b""  # the start of an event still arriving (fast framing)
         self._decoder: SSEDecoder | None = None  # the SSE decoder, once a read needs it
         self._spare: SSEDecoder | None = None  # reads one whole unusual event
@@ -99,7 +102,7 @@ class ChatStreamTranslator(OpenAIStreamTranslator):
         decoder = self._decoder
         if decoder is None:
             buffer = self._rest + data if self._rest else data
-            if b"\r" not in buffer and len(buffer) <= self._max - 8:
+            if b"\r" not in buffer and len(buffer) <= self._fast:
                 *frames, self._rest = buffer.split(b"\n\n")
                 if frames:
                     self._frames(frames, into)
