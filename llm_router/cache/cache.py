@@ -28,6 +28,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from llm_router import aio
 from llm_router.cache.entry import Entry, decode, encode, served, storable
 from llm_router.cache.key import cache_key
 from llm_router.cache.store import CacheStore
@@ -122,7 +123,7 @@ class ResponseCache:
     def _put(self, lookup: Lookup, data: bytes, ctx: RequestContext) -> None:
         assert lookup.key is not None
         ctx.state.cache_bytes = len(data)
-        task = asyncio.get_running_loop().create_task(self.store.put(lookup.key, data, lookup.ttl))
+        task = aio.running_loop().create_task(self.store.put(lookup.key, data, lookup.ttl))
         self._pending.add(task)
         task.add_done_callback(self._pending.discard)
 

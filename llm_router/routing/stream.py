@@ -16,11 +16,11 @@ is in hand the stream *commits* and :class:`ChatStream` carries it to its end:
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING, Protocol
 
+from llm_router import aio
 from llm_router.errors import ProviderError, UpstreamTimeout
 from llm_router.messages import ChatChunk, ChatRequest
 from llm_router.observability.state import RequestState
@@ -163,7 +163,7 @@ class ChatStream:
         try:
             if remaining <= 0:
                 raise TimeoutError
-            async with asyncio.timeout(remaining):
+            async with aio.timeout(remaining):
                 return await anext(self._rest, None)
         except TimeoutError:
             self._timed_out = True
