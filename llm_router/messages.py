@@ -8,8 +8,7 @@ they are built on the hot path and must stay cheap.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import MISSING, dataclass, field, fields
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 Role = Literal["system", "user", "assistant", "tool"]
@@ -142,11 +141,18 @@ class ChatRequest:
     origin: WireBody | None = None
 
     def with_model(self, model: str) -> ChatRequest:
-        """This request for upstream model ``model``: ``dataclasses.replace`` at a third of the
-        cost (it is made for every attempt)."""
+        """This request for upstream model ``model``: ``dataclasses.replace`` at half the cost
+        (it is made for every attempt)."""
         if model == self.model:
             return self
-        return _request_with_model(self, model)
+        copy = object.__new__(ChatRequest)
+        for name in _REQUEST_FIELDS:
+            object.__setattr__(copy, name, getattr(self, name))
+        object.__setattr__(copy, "model", model)
+        return copy
+
+
+_REQUEST_FIELDS = tuple(ChatRequest.__slots__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -244,70 +250,3 @@ def merge_chunks(chunks: list[ChatChunk]) -> ChatChunk:
                      reasoning="".join(c.reasoning for c in chunks),
                      reasoning_signature="".join(c.reasoning_signature for c in chunks),
                      raw=b"".join(raws) if raws else None)
-
-
-# Construction at half the cost of the dataclass-generated code (these objects are made several
-# times per request): below, then applied to every class above.
-
-def _slot_setters(cls: type) -> dict[str, Any]:
-    """``_set_<field>``: the slot descriptor's own setter of each field of a slotted dataclass.
-    Calling it sets the slot as ``object.__setattr__`` does (a frozen class's ``__setattr__``
-    is bypassed) without looking the attribute up by name: half the cost."""
-    return {f"_set_{f.name}": getattr(cls, f.name).__set__ for f in fields(cls)}
-
-
-def _fast_init(cls: type) -> None:
-    """Give a frozen slotted dataclass an ``__init__`` with the generated one's signature and
-    result that sets the slots through their setters (``_slot_setters``), at about half its
-    cost: these objects are made several times per request (per chunk, for ``ChatChunk``).
-    The dataclass's own ``__init__`` stays as ``__dataclass_init__`` (the tests compare them)."""
-    namespace: dict[str, Any] = {"_FACTORY": _HAS_FACTORY, **_slot_setters(cls)}
-    params, lines = [], []
-    for f in fields(cls):
-        if f.default is not MISSING:
-            namespace[f"_default_{f.name}"] = f.default
-            params.append(f"{f.name}=_default_{f.name}")
-            lines.append(f"    _set_{f.name}(self, {f.name})")
-        elif f.default_factory is not MISSING:
-            namespace[f"_factory_{f.name}"] = f.default_factory
-            params.append(f"{f.name}=_FACTORY")
-            value = f"_factory_{f.name}() if {f.name} is _FACTORY else {f.name}"
-            lines.append(f"    _set_{f.name}(self, {value})")
-        else:
-            params.append(f.name)
-            lines.append(f"    _set_{f.name}(self, {f.name})")
-    source = f"def __init__(self, {', '.join(params)}):\n" + "\n".join(lines) + "\n"
-    exec(source, namespace)  # the source is built from the class's field names only
-    init = namespace["__init__"]
-    init.__qualname__ = f"{cls.__qualname__}.__init__"
-    init.__annotations__ = {f.name: f.type for f in fields(cls)} | {"return": None}
-    cls.__dataclass_init__ = cls.__dict__["__init__"]  # type: ignore[attr-defined]
-    cls.__init__ = init  # type: ignore[misc]
-
-
-class _HasFactory:
-    """The default of a field with a ``default_factory`` in a ``_fast_init`` signature."""
-
-    def __repr__(self) -> str:
-        return "<factory>"
-
-
-_HAS_FACTORY = _HasFactory()
-
-
-def _copy_but_model() -> Callable[[ChatRequest, str], ChatRequest]:
-    names = [f.name for f in fields(ChatRequest) if f.name != "model"]
-    source = ("def copy(request, model):\n    new = _new(_ChatRequest)\n    _set_model(new, model)\n"
-              + "".join(f"    _set_{name}(new, request.{name})\n" for name in names) + "    return new\n")
-    namespace: dict[str, Any] = {"_new": object.__new__, "_ChatRequest": ChatRequest,
-                                 **_slot_setters(ChatRequest)}
-    exec(source, namespace)  # the source is built from the class's field names only
-    copy: Callable[[ChatRequest, str], ChatRequest] = namespace["copy"]
-    return copy
-
-
-for _cls in (TextPart, ImagePart, ToolCall, Message, Tool, ToolChoice, ResponseFormat, WireBody, Reasoning,
-             ChatRequest, Usage, ChatResponse, ToolCallDelta, ChatChunk):
-    _fast_init(_cls)
-del _cls
-_request_with_model = _copy_but_model()
