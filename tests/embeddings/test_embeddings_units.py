@@ -68,3 +68,36 @@ def test_bad_encoding_is_named():
     with pytest.raises(InvalidRequest) as info:
         parse_request(b'{"model": "m", "input": "x", "encoding_format": "hex"}')
     assert info.value.param == "encoding_format"
+
+
+def _openai_embedder():
+    from llm_router.config.deployment import Deployment
+    from llm_router.providers.http import UpstreamClient
+    from llm_router.providers.openai.embed import OpenAIEmbeddingModel
+
+    return OpenAIEmbeddingModel(Deployment("e", "openai", "text-embedding-3-small", "http://127.0.0.1:9"),
+                                UpstreamClient())
+
+
+@pytest.mark.parametrize("entry", [to_base64([0.5, -1.0]), [0.5, -1.0]])
+def test_a_passed_through_answer_is_checked_but_not_decoded(entry):
+    value = {"data": [{"index": 0, "embedding": entry}], "model": "m", "usage": {"prompt_tokens": 3}}
+    raw = orjson.dumps(value)
+    answer = _openai_embedder().parse(value, 1, raw)
+    assert answer.raw == raw and answer.vectors == [] and answer.usage.input_tokens == 3
+    assert _openai_embedder().parse(value, 1).vectors == [[0.5, -1.0]]
+
+
+@pytest.mark.parametrize("data", [
+    [{"index": 0, "embedding": "not base64!"}],
+    [{"index": 0, "embedding": base64.b64encode(b"\x00\x01\x02").decode()}],  # not whole float32s
+    [{"index": 0, "embedding": ["x"]}],
+    [{"index": 0, "embedding": to_base64([1.0])}, {"index": 1, "embedding": to_base64([1.0])}],  # 2 for 1
+])
+def test_a_malformed_answer_is_a_protocol_error_passed_through_or_not(data):
+    from llm_router.errors import UpstreamProtocolError
+
+    value = {"data": data, "model": "m"}
+    for raw in (orjson.dumps(value), None):
+        with pytest.raises(UpstreamProtocolError):
+            _openai_embedder().parse(value, 1, raw)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
+import binascii
 from typing import Any
 
 from llm_router.errors import UpstreamProtocolError
@@ -11,7 +11,6 @@ from llm_router.providers.embeddings import (
     EmbedRequest,
     EmbedResponse,
     HTTPEmbeddingModel,
-    check_count,
     from_base64,
 )
 
@@ -34,7 +33,7 @@ class OpenAIEmbeddingModel(HTTPEmbeddingModel):
         if self.passthrough and request.origin is not None:
             sent = {k: v for k, v in request.origin.items() if k not in OURS}
             raw, value = await self.post({**sent, "model": self.deployment.model})
-            return replace(self.parse(value, len(request.inputs)), raw=raw)
+            return self.parse(value, len(request.inputs), raw)
         body: dict[str, Any] = {"model": request.model, "input": list(request.inputs),
                                 "encoding_format": self.upstream_encoding}
         if request.dimensions is not None:
@@ -44,18 +43,29 @@ class OpenAIEmbeddingModel(HTTPEmbeddingModel):
         _, value = await self.post(body)
         return self.parse(value, len(request.inputs))
 
-    def parse(self, value: dict[str, Any], expected: int) -> EmbedResponse:
-        """Vectors in input order (by ``index``), float or base64 entries alike."""
+    def parse(self, value: dict[str, Any], expected: int, raw: bytes | None = None) -> EmbedResponse:
+        """Vectors in input order (by ``index``), float or base64 entries alike. With ``raw``
+        (a pass-through: the client gets those bytes) each entry is checked but not decoded, and
+        the answer carries ``raw`` and no vectors."""
         try:
             data = sorted(value["data"], key=lambda d: int(d["index"]))
-            vectors = [_vector(d["embedding"]) for d in data]
+            if raw is None:
+                vectors = [_vector(d["embedding"]) for d in data]
+            else:
+                for d in data:
+                    _check(d["embedding"])
+                vectors = []
             usage = value.get("usage") or {}
             tokens = int(usage.get("prompt_tokens") or usage.get("total_tokens") or 0)
-        except (KeyError, TypeError, ValueError):
+        except (KeyError, TypeError, ValueError):  # binascii.Error is a ValueError
             raise UpstreamProtocolError("Upstream sent a malformed embeddings body.",
                                         provider=self.provider) from None
-        response = EmbedResponse(str(value.get("model") or self.deployment.model), vectors, Usage(tokens, 0))
-        return check_count(response, expected, self.provider)
+        model = str(value.get("model") or self.deployment.model)
+        count = len(data)
+        if count != expected:
+            raise UpstreamProtocolError(f"Upstream returned {count} embeddings for {expected} inputs.",
+                                        provider=self.provider)
+        return EmbedResponse(model, vectors, Usage(tokens, 0), raw)
 
 
 class OpenAICompatibleEmbeddingModel(OpenAIEmbeddingModel):
@@ -65,6 +75,15 @@ class OpenAICompatibleEmbeddingModel(OpenAIEmbeddingModel):
     provider = "openai-compatible"
     passthrough = False
     upstream_encoding = "float"
+
+
+def _check(value: Any) -> None:
+    """What ``_vector`` refuses, without making the floats."""
+    if isinstance(value, str):
+        if len(binascii.a2b_base64(value, strict_mode=True)) % 4:
+            raise ValueError("base64 embedding is not a whole number of float32 values")
+    elif not isinstance(value, list) or not all(isinstance(x, (int, float)) for x in value):
+        raise ValueError("embedding is neither a list of numbers nor a base64 string")
 
 
 def _vector(value: Any) -> list[float]:
