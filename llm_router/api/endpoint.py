@@ -51,8 +51,8 @@ class DataPlaneEndpoint:
         except Exception as exc:  # every failure becomes a clean, typed error response
             response = error_response(exc, self.route.surface)
         try:
-            for name, value in ctx.response_headers.items():
-                response.headers[name] = value
+            if ctx.response_headers:
+                _add_headers(response, ctx.response_headers)
             await response(scope, receive, send)
         finally:
             if ctx.checked:
@@ -65,6 +65,19 @@ class DataPlaneEndpoint:
         _require_json(headers)
         raw = await read_body(receive, self.max_body_bytes, self.body_timeout)
         return await self.route.handler(self.gateway, ctx, raw, receive)
+
+
+def _add_headers(response: Response, extra: dict[str, str]) -> None:
+    """The policies' and surface's headers on the response: appended to its raw list (one pass)
+    where the response has no header of that name, set over it where it has."""
+    raw = response.raw_headers
+    present = {name for name, _ in raw}
+    for name, value in extra.items():
+        key = name.lower().encode("latin-1")
+        if key in present:
+            response.headers[name] = value
+        else:
+            raw.append((key, value.encode("latin-1")))
 
 
 def _require_json(headers: Headers) -> None:
