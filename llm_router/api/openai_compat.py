@@ -15,11 +15,11 @@ from starlette.types import Receive
 from llm_router.api import openai_wire
 from llm_router.api.auth import api_principal
 from llm_router.api.errors import ErrorInfo
-from llm_router.api.openai_schema import read_completion
+from llm_router.api.openai_schema import parse_request, to_canonical
 from llm_router.api.streaming import StreamBody, cancel_on_disconnect, encoded_stream
 from llm_router.api.surfaces import JSONAnswer, raw_headers
 from llm_router.gateway import Gateway, Outcome
-from llm_router.messages import ChatRequest
+from llm_router.messages import ChatRequest, WireBody
 from llm_router.observability.state import current_request_id
 from llm_router.policies.base import Principal, RequestContext
 from llm_router.providers import params
@@ -51,16 +51,17 @@ async def handle_completions(gateway: Gateway, ctx: RequestContext, raw: bytes,
                              receive: Receive) -> Response:
     """``POST /v1/chat/completions`` in OpenAI's wire format, whole or streamed. The client's
     body rides along (``origin``): a deployment speaking OpenAI's format sends it on as it is."""
-    canonical, model, streamed = read_completion(raw)
-    if streamed:
-        stream = await cancel_on_disconnect(receive, gateway.stream(model, canonical, ctx))
+    body, data = parse_request(raw)
+    canonical = to_canonical(body, WireBody("openai", data))
+    if body.stream:
+        stream = await cancel_on_disconnect(receive, gateway.stream(body.model, canonical, ctx))
         if stream is None:
             return Response(status_code=499)
         encoder = openai_wire.ChunkEncoder(_completion_id(), stream.outcome.deployment.model,
                                            canonical.include_usage)
         frames = encoded_stream(stream, encoder.encode, partial(_error_frame, encoder))
         return StreamBody(frames, "text/event-stream", _headers(stream.outcome, canonical))
-    result = await cancel_on_disconnect(receive, gateway.chat(model, canonical, ctx))
+    result = await cancel_on_disconnect(receive, gateway.chat(body.model, canonical, ctx))
     if result is None:
         return Response(status_code=499)
     response, outcome = result

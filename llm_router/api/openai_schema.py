@@ -5,8 +5,6 @@ https://platform.openai.com/docs/api-reference/chat/create
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from types import MappingProxyType
 from typing import Annotated, Any, Literal
 
 import orjson
@@ -20,7 +18,6 @@ from llm_router.messages import (
     ImagePart,
     Message,
     ResponseFormat,
-    Role,
     TextPart,
     Tool,
     ToolCall,
@@ -145,22 +142,12 @@ class ChatCompletionIn(_Strict):
 def parse_request(raw: bytes) -> tuple[ChatCompletionIn, dict[str, Any]]:
     """Decode (once) and validate a raw body: the model and the decoded JSON object;
     InvalidRequest (400) naming the parameter otherwise."""
-    data = _decode(raw)
-    return _validated(raw, data), data
-
-
-def _decode(raw: bytes) -> dict[str, Any]:
     try:
         data = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
         raise InvalidRequest(f"Request body is not valid JSON ({exc.msg}).", None, 400) from None
     if not isinstance(data, dict):
         raise InvalidRequest("Request body must be a JSON object.", None, 400)
-    return data
-
-
-def _validated(raw: bytes, data: dict[str, Any]) -> ChatCompletionIn:
-    """``data``, the decoded ``raw``, validated (the rest of :func:`parse_request`)."""
     messages = data.get("messages")
     if isinstance(messages, list) and len(messages) > MAX_MESSAGES:
         # Counted before validation: validating 100,000 messages only to refuse them would
@@ -177,80 +164,7 @@ def _validated(raw: bytes, data: dict[str, Any]) -> ChatCompletionIn:
             raise InvalidRequest(f"Parameter '{name}' is not allowed.", name)
     if body.stream_options is not None and not body.stream:
         raise InvalidRequest("'stream_options' is only allowed when 'stream' is true.", "stream_options")
-    return body
-
-
-def read_completion(raw: bytes) -> tuple[ChatRequest, str, bool]:
-    """The canonical request of a raw body (its ``origin`` the decoded body), the model name the
-    client asked for and whether it asked for a stream: :func:`parse_request` then
-    :func:`to_canonical`, with the same result and the same errors. A body of the common plain
-    shape (:func:`_plain`) is read without building the pydantic model (a third of the cost)."""
-    data = _decode(raw)
-    plain = _plain(data)
-    if plain is None:
-        body = _validated(raw, data)
-        return to_canonical(body, WireBody("openai", data)), body.model, body.stream
-    reject_huge_integers(raw, 400, "parameter")
-    return plain, data["model"], data.get("stream", False)
-
-
-# What the plain reading takes: every other field (or type, or value) goes through pydantic.
-_PLAIN_FIELDS = frozenset({"model", "messages", "stream", "stream_options", "temperature", "top_p",
-                           "max_tokens", "max_completion_tokens", "user"})
-_PLAIN_MESSAGE_FIELDS = frozenset({"role", "content", "name"})
-_PLAIN_ROLES: Mapping[str, Role] = MappingProxyType({
-    "system": "system", "developer": "system", "user": "user", "assistant": "assistant"})
-
-
-def _plain(data: dict[str, Any]) -> ChatRequest | None:
-    """The canonical request of a body that ``ChatCompletionIn`` accepts as it is: only the
-    fields of ``_PLAIN_FIELDS``, each of exactly the type pydantic would keep unconverted (and
-    ``stream_options`` only ``include_usage``, on a stream), every message a system, developer,
-    user or assistant turn with text (or no) content and an optional name. None for anything
-    else (the caller validates it the full way)."""
-    if not _PLAIN_FIELDS.issuperset(data):
-        return None
-    model, messages = data.get("model"), data.get("messages")
-    if type(model) is not str or not 1 <= len(model) <= 256:
-        return None
-    if type(messages) is not list or not 1 <= len(messages) <= MAX_MESSAGES:
-        return None
-    stream, options = data.get("stream", False), data.get("stream_options")
-    if type(stream) is not bool or type(data.get("user")) not in (str, type(None)):
-        return None
-    include_usage = False
-    if options is not None:  # {"include_usage": true|false} on a stream
-        if type(options) is not dict or not stream or not {"include_usage"}.issuperset(options):
-            return None
-        include_usage = options.get("include_usage", False)
-        if type(include_usage) is not bool:
-            return None
-    temperature, top_p = data.get("temperature"), data.get("top_p")
-    if not (temperature is None or (type(temperature) in (float, int) and 0 <= temperature <= 2)):
-        return None
-    if not (top_p is None or (type(top_p) in (float, int) and 0 <= top_p <= 1)):
-        return None
-    max_tokens, max_completion = data.get("max_tokens"), data.get("max_completion_tokens")
-    if not (max_tokens is None or (type(max_tokens) is int and max_tokens >= 1)):
-        return None
-    if not (max_completion is None or (type(max_completion) is int and max_completion >= 1)):
-        return None
-    turns = []
-    for message in messages:
-        if type(message) is not dict or not _PLAIN_MESSAGE_FIELDS.issuperset(message):
-            return None
-        role, content, name = message.get("role"), message.get("content"), message.get("name")
-        if type(role) is not str or role not in _PLAIN_ROLES:
-            return None
-        if type(content) not in (str, type(None)) or type(name) not in (str, type(None)):
-            return None
-        turns.append(Message(_PLAIN_ROLES[role], content, (), None, name))
-    return ChatRequest(
-        model="", messages=tuple(turns),
-        temperature=None if temperature is None else float(temperature),
-        top_p=None if top_p is None else float(top_p),
-        max_tokens=max_completion or max_tokens, user=data.get("user"), include_usage=include_usage,
-        origin=WireBody("openai", data))
+    return body, data
 
 
 def to_canonical(body: ChatCompletionIn, origin: WireBody | None = None) -> ChatRequest:
