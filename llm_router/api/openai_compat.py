@@ -17,7 +17,6 @@ from llm_router.api.auth import api_principal
 from llm_router.api.errors import ErrorInfo
 from llm_router.api.openai_schema import parse_request, to_canonical
 from llm_router.api.streaming import StreamBody, cancel_on_disconnect, encoded_stream
-from llm_router.api.surfaces import JSONAnswer, raw_headers
 from llm_router.gateway import Gateway, Outcome
 from llm_router.messages import ChatRequest, WireBody
 from llm_router.observability.state import current_request_id
@@ -34,17 +33,6 @@ def _headers(outcome: Outcome, request: ChatRequest) -> dict[str, str]:
     d = outcome.deployment
     dropped = params.dropped_header(d.provider, request, d.options.drop_params, d.model)
     return {"x-llm-router-deployment": d.name, "x-llm-router-attempts": str(outcome.attempts), **dropped}
-
-
-def _raw_headers(outcome: Outcome, request: ChatRequest) -> list[tuple[bytes, bytes]]:
-    """:func:`_headers` as raw headers (``surfaces.raw_headers`` of it), made directly."""
-    d = outcome.deployment
-    headers = [(b"x-llm-router-deployment", d.name.encode("latin-1")),
-               (b"x-llm-router-attempts", str(outcome.attempts).encode("latin-1"))]
-    dropped = params.dropped_header(d.provider, request, d.options.drop_params, d.model)
-    if dropped:
-        headers.extend(raw_headers(dropped))
-    return headers
 
 
 async def handle_completions(gateway: Gateway, ctx: RequestContext, raw: bytes,
@@ -66,7 +54,7 @@ async def handle_completions(gateway: Gateway, ctx: RequestContext, raw: bytes,
         return Response(status_code=499)
     response, outcome = result
     payload = response.raw or openai_wire.completion(response, _completion_id(), outcome.deployment.model)
-    return JSONAnswer(payload, _raw_headers(outcome, canonical))
+    return Response(payload, media_type="application/json", headers=_headers(outcome, canonical))
 
 
 def _completion_id() -> str:

@@ -13,7 +13,7 @@ Adding a surface: write its module (decode, encode, handler) and add one row to 
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -43,29 +43,6 @@ class SurfaceRoute:
     name: str = ""
     #: Whether the handler's success answer may be an SSE stream (for the OpenAPI document).
     streams: bool = True
-
-
-class JSONAnswer(Response):
-    """A 200 ``application/json`` answer of ready bytes: what ``Response(body,
-    media_type="application/json", headers=headers)`` makes (the same raw headers in the same
-    order: ``headers``, then content-length and content-type), without its generic rendering
-    and header checks. ``headers`` are raw (lower-case names, latin-1 bytes) and never name
-    those two; :func:`raw_headers` makes them from a dict as Starlette does."""
-
-    media_type = "application/json"
-
-    def __init__(self, body: bytes, headers: list[tuple[bytes, bytes]]) -> None:
-        self.status_code = 200
-        self.background = None
-        self.body = body
-        headers.append((b"content-length", str(len(body)).encode("latin-1")))
-        headers.append((b"content-type", b"application/json"))
-        self.raw_headers = headers
-
-
-def raw_headers(headers: Mapping[str, str]) -> list[tuple[bytes, bytes]]:
-    """Headers as Starlette's ``Response`` puts them in ``raw_headers``."""
-    return [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
 
 
 def route_path(scope: Scope) -> str:
