@@ -34,6 +34,8 @@ def echo_fields(origin: dict[str, Any], tools: list[dict[str, Any]]) -> dict[str
     """The request parameters a ``response`` object repeats, with OpenAI's defaults."""
     text = origin.get("text")
     text = text if isinstance(text, dict) else {}
+    reasoning = origin.get("reasoning")
+    reasoning = reasoning if isinstance(reasoning, dict) else {}
     return {
         "background": False,
         "instructions": origin.get("instructions"),
@@ -41,7 +43,7 @@ def echo_fields(origin: dict[str, Any], tools: list[dict[str, Any]]) -> dict[str
         "metadata": origin.get("metadata") or {},
         "parallel_tool_calls": origin.get("parallel_tool_calls", True) is not False,
         "previous_response_id": origin.get("previous_response_id"),
-        "reasoning": {"effort": None, "summary": None},
+        "reasoning": {"effort": reasoning.get("effort"), "summary": reasoning.get("summary")},
         "store": origin.get("store", True) is not False,
         "temperature": origin.get("temperature", 1.0),
         "text": {"format": text.get("format") or {"type": "text"}, "verbosity": "medium"},

@@ -42,6 +42,7 @@ def test_reasoning_effort_becomes_each_upstreams_own_setting(gateway, fakes):
                             "max_output_tokens": 100})
     assert answer.status_code == 200, answer.text
     assert "reasoning" not in answer.headers.get("x-llm-router-dropped-params", "")
+    assert answer.json()["reasoning"] == {"effort": "high", "summary": None}  # echoed as OpenAI does
     sent = fakes["anthropic"].requests[-1].body
     assert sent["thinking"] == {"type": "enabled", "budget_tokens": 24576}
     assert sent["max_tokens"] > 24576  # Anthropic wants room for the answer beyond the budget
