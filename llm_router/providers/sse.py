@@ -12,8 +12,7 @@ from llm_router.errors import UpstreamProtocolError
 
 #: Default cap on one event (its data, and any line still being received), in bytes.
 MAX_EVENT_BYTES = 1024 * 1024
-#: The most a stream's byte readers (``ChatStreamTranslator.feed_bytes``, ``AnthropicReads``)
-#: buffer before they hand the stream to :class:`SSEDecoder`.
+#: The most :class:`FrameSplitter` buffers before it hands the stream to :class:`SSEDecoder`.
 FAST_BYTES = 64 * 1024
 
 
@@ -147,3 +146,33 @@ def encode_event(data: bytes | str, event: str | None = None) -> bytes:
     else:
         body = b"data: " + data + b"\n"
     return head + body + b"\n"
+
+
+class FrameSplitter:
+    """A stream's reads as whole events, for the byte readers (``ChatStreamTranslator.feed_bytes``,
+    ``AnthropicReads``). While the framing is the usual one (LF line ends, events well under
+    :data:`FAST_BYTES`), :meth:`feed` splits the bytes at blank lines and returns each complete
+    event's bytes (without its blank line); from a CR or a large event on, the rest of the stream,
+    from the start of the event in progress, goes through an :class:`SSEDecoder` (the same events
+    and size errors, decoded in place: memory stays near one event) and :meth:`feed` returns its
+    events instead."""
+
+    __slots__ = ("_decoder", "_fast", "_max", "_rest")
+
+    def __init__(self, max_event_bytes: int = MAX_EVENT_BYTES) -> None:
+        self._max = max_event_bytes
+        self._fast = min(max_event_bytes - 8, FAST_BYTES)
+        self._rest = b""  # the start of an event still arriving
+        self._decoder: SSEDecoder | None = None  # once a read needed it
+
+    def feed(self, data: bytes) -> tuple[list[bytes], list[SSEEvent]]:
+        """The events ``data`` completes: as frames (split here), or as decoded events."""
+        decoder = self._decoder
+        if decoder is None:
+            buffer = self._rest + data if self._rest else data
+            if b"\r" not in buffer and len(buffer) <= self._fast:
+                *frames, self._rest = buffer.split(b"\n\n")
+                return frames, []
+            decoder = self._decoder = SSEDecoder(self._max)
+            data, self._rest = buffer, b""
+        return [], decoder.feed(data)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from llm_router.messages import ChatChunk
 from llm_router.providers.anthropic.passthrough import TEXT_HEAD, UNSAFE
 from llm_router.providers.anthropic.translate import AnthropicStreamTranslator
-from llm_router.providers.sse import FAST_BYTES, SSEDecoder
+from llm_router.providers.sse import FrameSplitter, SSEDecoder
 
 __all__ = ["AnthropicReads"]
 
@@ -22,32 +22,20 @@ _TAIL = b'"}}'
 class AnthropicReads:
     """One stream's reads into canonical chunks (``read`` is ``HTTPChatModel._reader``'s)."""
 
-    __slots__ = ("_decoder", "_fast", "_max", "_rest", "_spare", "translator")
+    __slots__ = ("_spare", "_split", "translator")
 
     def __init__(self, translator: AnthropicStreamTranslator, max_event_bytes: int) -> None:
         self.translator = translator
-        self._max = max_event_bytes
-        # Up to this much buffered the bytes are split here; beyond, the decoder reads them (in
-        # place, without copies of the event so far: memory stays near one event).
-        self._fast = min(max_event_bytes - 8, FAST_BYTES)
-        self._rest = b""
-        self._decoder: SSEDecoder | None = None
+        self._split = FrameSplitter(max_event_bytes)
         self._spare = SSEDecoder(max_event_bytes)
 
     def read(self, data: bytes, into: list[ChatChunk]) -> None:
         """The chunks of the events ``data`` completes, up to the translator's last."""
+        frames, events = self._split.feed(data)
+        if frames:
+            self._frames(frames, into)
         translator = self.translator
-        decoder = self._decoder
-        if decoder is None:
-            buffer = self._rest + data if self._rest else data
-            if b"\r" not in buffer and len(buffer) <= self._fast:
-                *frames, self._rest = buffer.split(b"\n\n")
-                if frames:
-                    self._frames(frames, into)
-                return
-            decoder = self._decoder = SSEDecoder(self._max)
-            data, self._rest = buffer, b""
-        for event in decoder.feed(data):
+        for event in events:
             into.extend(translator.feed(event))
             if translator.done:
                 break

@@ -20,7 +20,7 @@ import orjson
 from llm_router.messages import ChatChunk
 from llm_router.providers.events import SHAPE_ERRORS, ShapeError
 from llm_router.providers.openai.translate import OpenAIStreamTranslator
-from llm_router.providers.sse import FAST_BYTES, MAX_EVENT_BYTES, SSEDecoder, SSEEvent
+from llm_router.providers.sse import MAX_EVENT_BYTES, FrameSplitter, SSEDecoder, SSEEvent
 
 __all__ = ["ChatStreamTranslator", "plain_text"]
 
@@ -66,11 +66,7 @@ class ChatStreamTranslator(OpenAIStreamTranslator):
     def __init__(self, provider: str = "openai", max_event_bytes: int = MAX_EVENT_BYTES) -> None:
         super().__init__(provider)
         self._max = max_event_bytes
-        # Up to this much buffered the bytes are split here; beyond, the decoder reads them (in
-        # place, without copies of the event so far: memory stays near one event).
-        self._fast = min(max_event_bytes - 8, FAST_BYTES)
-        self._rest = b""  # the start of an event still arriving (fast framing)
-        self._decoder: SSEDecoder | None = None  # the SSE decoder, once a read needs it
+        self._split = FrameSplitter(max_event_bytes)
         self._spare: SSEDecoder | None = None  # reads one whole unusual event
         # The stream's text events without their text: what comes before it and after it
         # (up to an "obfuscation" field, whose value changes from event to event).
@@ -99,19 +95,11 @@ class ChatStreamTranslator(OpenAIStreamTranslator):
     def feed_bytes(self, data: bytes, into: list[ChatChunk]) -> None:
         """Translate one upstream read into ``into``: what ``SSEDecoder.feed`` followed by
         :meth:`feed_read` gives, without an event object per event on the usual framing."""
-        decoder = self._decoder
-        if decoder is None:
-            buffer = self._rest + data if self._rest else data
-            if b"\r" not in buffer and len(buffer) <= self._fast:
-                *frames, self._rest = buffer.split(b"\n\n")
-                if frames:
-                    self._frames(frames, into)
-                return
-            # CR line ends or a large event: the decoder reads the rest of the stream, from
-            # the start of the event in progress (the same events and size errors).
-            decoder = self._decoder = SSEDecoder(self._max)
-            data, self._rest = buffer, b""
-        self.feed_read(decoder.feed(data), into)
+        frames, events = self._split.feed(data)
+        if frames:
+            self._frames(frames, into)
+        elif events:
+            self.feed_read(events, into)
 
     def _frames(self, frames: list[bytes], into: list[ChatChunk]) -> None:
         """Whole events (each without its blank line), as :meth:`feed_read` reads them."""
