@@ -83,7 +83,8 @@ def serve(args: argparse.Namespace) -> int:
     options: dict[str, Any] = dict(
         host=args.host, port=args.port, loop="uvloop" if importlib.util.find_spec("uvloop") else "asyncio",
         http=_http_protocol(), log_level=level.lower(), access_log=False, root_path=args.root_path,
-        proxy_headers=False)  # nothing here reads the client address; skip its middleware
+        proxy_headers=False,  # nothing here reads the client address; skip its middleware
+        server_header=False)  # no "server: uvicorn": the stack is nobody's business (and one header less)
     if args.workers == 1:  # the replica model: drain on SIGTERM (llm_router/drain.py)
         from llm_router.drain import Drain, drained_app, run
 

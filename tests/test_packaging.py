@@ -100,6 +100,7 @@ def test_env_file_is_read_and_environment_wins(fakes, tmp_path):
         post = httpx.post(f"http://127.0.0.1:{port}/chat/", json={"message": "x", "chat_model_name": "openai"})
         assert post.status_code == 200
         assert fakes["openai"].requests[-1].body["model"] == "from-environment"
+        assert "server" not in post.headers  # `serve` does not name its stack (uvicorn's default would)
     finally:
         process.terminate()
         process.wait(10)
