@@ -141,8 +141,8 @@ class EdgeMiddleware:
         ``Origin``, and why its headers are refused (or None)."""
         given, origin, problem = _scan(scope["headers"], self.limits)
         endpoint = self.endpoints.get(path)
-        state = begin_request(given or f"{self._ids.getrandbits(128):032x}",
-                              endpoint.route.name if endpoint is not None else "other")
+        uid = f"{self._ids.getrandbits(128):032x}"  # ours, even when the client names its own
+        state = begin_request(given or uid, endpoint.route.name if endpoint is not None else "other", uid)
         return endpoint, state, origin, problem
 
 

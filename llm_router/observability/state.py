@@ -6,6 +6,7 @@ when the response (stream included) is over."""
 
 from __future__ import annotations
 
+import random
 import time
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -39,7 +40,12 @@ class AttemptRecord:
 
 @dataclass(slots=True)
 class RequestState:
-    """One request's facts. Times are ``time.monotonic()`` seconds."""
+    """One request's facts. Times are ``time.monotonic()`` seconds.
+
+    ``request_id`` is what the client sees (its own ``x-request-id`` when it sent a sane one);
+    ``uid`` is always the gateway's own, unique per request: what the usage journal, the
+    request's owner and its ``usage_attempts`` rows are keyed by, so two requests that name
+    the same id are never one request to the ledger."""
 
     request_id: str
     surface: str = "other"
@@ -66,14 +72,21 @@ class RequestState:
     cache_bytes: int = 0
     #: The stream was resumed on another deployment after its first one failed mid-way.
     resumed: bool = False
+    uid: str = field(default_factory=lambda: new_uid())
 
 
 _STATE: ContextVar[RequestState | None] = ContextVar("llm_router_request_state", default=None)
 
 
-def begin_request(request_id: str, surface: str) -> RequestState:
-    """Start tracking a request in the current context."""
-    state = RequestState(request_id, surface)
+def new_uid() -> str:
+    """A new request id of the gateway's own (128 random bits, hex): unique, not secret."""
+    return f"{random.getrandbits(128):032x}"
+
+
+def begin_request(request_id: str, surface: str, uid: str | None = None) -> RequestState:
+    """Start tracking a request in the current context (``uid``: the gateway's own id for
+    it, if already made; else a new one)."""
+    state = RequestState(request_id, surface, uid=uid or new_uid())
     _STATE.set(state)
     return state
 

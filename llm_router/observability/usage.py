@@ -45,6 +45,7 @@ class UsageRecord:
     saved_cost_usd: float | None = None  # a cache hit: what the answer cost when it was made
     hedge_cancelled_attempts: int = 0  # hedged attempts that lost their race and were cancelled
     resumed: bool = False  # the stream went on on another deployment after a mid-stream failure
+    uid: str = ""  # the gateway's own id of the request (RequestState.uid): the ledger's key
 
     def as_dict(self) -> dict[str, Any]:
         """A plain dict, for JSON."""
@@ -61,7 +62,7 @@ def build_record(state: RequestState, status: int, cost: float | None, now: floa
         billed += attempt.possibly_billed
         hedged += attempt.hedge_cancelled
     return UsageRecord(
-        request_id=state.request_id, timestamp=state.started_at, surface=state.surface,
+        request_id=state.request_id, uid=state.uid, timestamp=state.started_at, surface=state.surface,
         route=state.route, deployment=state.deployment, provider=state.provider, model=state.model,
         attempts=len(state.attempts), possibly_billed_attempts=billed,
         status=status, error_type=state.error_type,

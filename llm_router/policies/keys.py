@@ -73,7 +73,7 @@ class KeyPolicy(BasePolicy):
         principal = await self.authenticator.authenticate(credential(ctx.headers))
         ctx.principal = principal
         if principal.kind == "virtual":
-            self.owners.set(ctx.state.request_id, principal.key_id, principal.team_id)
+            self.owners.set(ctx.state.uid, principal.key_id, principal.team_id)
 
     async def check(self, ctx: RequestContext) -> None:
         name = ctx.model

@@ -129,25 +129,25 @@ class Journal:
             return
         if self.full:
             raise Overloaded("The usage journal is full (the database is unreachable); try again later.")
-        attempts = self._open.setdefault(state.request_id, [])
+        attempts = self._open.setdefault(state.uid, [])
         attempts.append(attempt)
-        key_id, team_id = self.owner_of(state.request_id) if self.owner_of else (None, None)
+        key_id, team_id = self.owner_of(state.uid) if self.owner_of else (None, None)
         body = {"replica": self.replica, "key_id": key_id, "team_id": team_id,
                 "surface": state.surface, "route": state.route,
                 "deployment": attempt.deployment, "provider": attempt.provider, "model": attempt.model,
                 "started_at": time.time()}
         done: asyncio.Future[None] = self._loop.create_future()
-        self._queue.put(((state.request_id, len(attempts), "intent", json.dumps(body)), done))
+        self._queue.put(((state.uid, len(attempts), "intent", json.dumps(body)), done))
         await done
 
     def add(self, record: UsageRecord) -> None:
         """The request is over: one completion per attempt it made (a usage sink; never blocks)."""
-        attempts = self._open.pop(record.request_id, None)
+        attempts = self._open.pop(record.uid, None)
         if not attempts:
             return
         last = len(attempts)
         for number, attempt in enumerate(attempts, 1):
-            self._queue.put(((record.request_id, number, "completion",
+            self._queue.put(((record.uid, number, "completion",
                               json.dumps(_completion(record, attempt, number == last))), None))
 
     async def flush(self) -> None:

@@ -99,7 +99,7 @@ class DatabaseUsageSink:
 
     def add(self, record: UsageRecord) -> None:
         """Take one record (never blocks, never raises)."""
-        key_id, team_id = self.owners.pop(record.request_id)
+        key_id, team_id = self.owners.pop(record.uid)
         key_id = getattr(record, "key_id", None) or key_id
         team_id = getattr(record, "team_id", None) or team_id
         self._rows.append(usage_row(record, key_id, team_id))

@@ -84,7 +84,7 @@ async def test_spend_before_a_restart_comes_from_the_ledger():
         sink = DatabaseUsageSink(ledger, owners)
         owners.set("old", "key_alice", None)
         sink.add(UsageRecord("old", time.time(), "openai", None, None, "openai", "m", 1, 0, 200, None, 1, 1, 0,
-                             0.05, 0.1, None, False, False, "stop"))
+                             0.05, 0.1, None, False, False, "stop", uid="old"))
         await sink.flush()
         policy, _ = budget_policy(ledger.spend_micros, clock=lambda: datetime.now(UTC))
         with pytest.raises(BudgetExceeded):

@@ -24,14 +24,14 @@ from tests.storage.db import BACKENDS, database_url
 
 
 def _usage(request_id: str, status: int = 200, cost: float | None = 0.001) -> UsageRecord:
-    return UsageRecord(request_id=request_id, timestamp=0.0, surface="openai", route="smart", deployment="d",
+    return UsageRecord(request_id=request_id, uid=request_id, timestamp=0.0, surface="openai", route="smart", deployment="d",
                        provider="openai", model="m", attempts=1, possibly_billed_attempts=0, status=status,
                        error_type=None, input_tokens=11, output_tokens=7, cached_input_tokens=0, cost_usd=cost,
                        latency=0.1, time_to_first_token=None, streamed=False, cancelled=False, finish_reason="stop")
 
 
 async def _attempt(journal: Journal, request_id: str, error: str | None = None, billed: bool = False) -> None:
-    begin_request(request_id, "openai")  # the request's state in this context, as the edge does
+    begin_request(request_id, "openai", request_id)  # the request's state in this context, as the edge does
     record = AttemptRecord("d", "openai", "m", 0.0)
     await journal.intent(record)
     record.end(error, billed)

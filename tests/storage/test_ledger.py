@@ -19,7 +19,7 @@ from llm_router.storage.usage_sink import DatabaseUsageSink, RequestOwners
 def record(request_id: str, *, model: str = "gpt-4.1-mini", cost: float | None = 0.000123, status: int = 200,
            when: float | None = None) -> UsageRecord:
     return UsageRecord(
-        request_id=request_id, timestamp=when or time.time(), surface="openai", route="smart",
+        request_id=request_id, uid=request_id, timestamp=when or time.time(), surface="openai", route="smart",
         deployment="openai-main", provider="openai", model=model, attempts=1, possibly_billed_attempts=0,
         status=status, error_type=None if status < 400 else "upstream_server_error", input_tokens=100,
         output_tokens=20, cached_input_tokens=10, cost_usd=cost, latency=0.25, time_to_first_token=0.05,
