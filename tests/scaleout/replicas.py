@@ -134,5 +134,16 @@ def fresh_postgres() -> Iterator[str]:
         asyncio.run(_admin_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
+def query(database: str, *statements: str) -> list[list[asyncpg.Record]]:
+    """The rows of each ``SELECT`` on ``database``, in one connection."""
+    async def run() -> list[list[asyncpg.Record]]:
+        connection = await asyncpg.connect(database)
+        try:
+            return [await connection.fetch(statement) for statement in statements]
+        finally:
+            await connection.close()
+    return asyncio.run(run())
+
+
 def admin_client(url: str) -> httpx.Client:
     return httpx.Client(base_url=url, headers={"authorization": f"Bearer {ADMIN_KEY}"}, timeout=10)

@@ -4,32 +4,20 @@ each billed to its own key, each upstream attempt with its own ``usage_attempts`
 
 from __future__ import annotations
 
-import asyncio
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
-import asyncpg
 import httpx
 
 from tests.conftest import provider_env
 from tests.fakes import Reply
-from tests.scaleout.replicas import ADMIN_KEY, admin_client, fresh_postgres, replicas
+from tests.scaleout.replicas import ADMIN_KEY, admin_client, fresh_postgres, query, replicas
 
 
 def _ask(url: str, key: str) -> httpx.Response:
     body = {"model": "openai", "messages": [{"role": "user", "content": "Hi"}]}
     return httpx.post(url + "/v1/chat/completions", json=body, timeout=20,
                       headers={"authorization": f"Bearer {key}", "x-request-id": "same-id"})
-
-
-async def _rows(database: str) -> tuple[list[asyncpg.Record], list[asyncpg.Record]]:
-    connection = await asyncpg.connect(database)
-    try:
-        usage = await connection.fetch("SELECT request_id, key_id FROM usage")
-        attempts = await connection.fetch("SELECT request_id, attempt, key_id, phase FROM usage_attempts")
-        return usage, attempts
-    finally:
-        await connection.close()
 
 
 def test_requests_naming_the_same_id_are_billed_apart(fakes):
@@ -44,7 +32,8 @@ def test_requests_naming_the_same_id_are_billed_apart(fakes):
                 together = list(pool.map(lambda key: _ask(replica.url, key), [a["key"], b["key"]]))
             later = _ask(replica.url, a["key"])
             assert replica.stop() == 0, replica.log_text()[-3000:]  # a graceful stop ships the journal
-        usage, attempts = asyncio.run(_rows(database))
+        usage, attempts = query(database, "SELECT request_id, key_id FROM usage",
+                                "SELECT request_id, attempt, key_id, phase FROM usage_attempts")
     for answer in [*together, later]:
         assert answer.status_code == 200, answer.text
         assert answer.headers["x-request-id"] == "same-id"  # echoed as the client named it
