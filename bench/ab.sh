@@ -3,6 +3,7 @@
 #   bench/ab.sh [ROUNDS] [SECONDS]      A = HEAD, B = the working tree (defaults: 4 rounds of 5 s)
 #   A_SRC=dir B_SRC=dir bench/ab.sh     any two folders that each hold an llm_router/ package
 #   AB_BODY='{"model":"anthropic",...}' AB_PATH=/v1/chat/completions bench/ab.sh
+#   A_BIN=.venv/bin/llm-router B_BIN=/other/venv/bin/llm-router bench/ab.sh   two interpreters
 # Both servers run at once, each `llm-router serve` pinned to core 0 (one at a time under load),
 # wrk c50 and bench/upstream.js on core 1; the rounds alternate A, B, A, B... and each server's
 # CPU time (all its threads, /proc) is read around its own round. The figure to read is the
@@ -25,15 +26,15 @@ cleanup() { kill "${PIDS[@]}" 2>/dev/null || true; }
 trap cleanup EXIT
 UPSTREAM_PORT=$UP taskset -c 1 node "$BENCH/upstream.js" > "$OUT/upstream.log" 2>&1 &
 PIDS+=($!)
-start() {  # start NAME SRC PORT: a server whose llm_router comes from SRC
+start() {  # start NAME SRC PORT BIN: BIN (an llm-router executable) serving llm_router from SRC
   (cd "$OUT/cwd" && exec env PYTHONPATH="$2" OPENAI_API_KEY=sk-bench-upstream-dummy \
      OPENAI_BASE_URL="http://127.0.0.1:$UP/v1" ANTHROPIC_API_KEY=sk-ant-bench-dummy \
-     ANTHROPIC_BASE_URL="http://127.0.0.1:$UP" taskset -c 0 "$ROOT/.venv/bin/llm-router" serve --port "$3" \
+     ANTHROPIC_BASE_URL="http://127.0.0.1:$UP" taskset -c 0 "$4" serve --port "$3" \
      > "$OUT/$1.log" 2>&1) &
   PIDS+=($!)
 }
-start A "$A_SRC" "$PORT_A"
-start B "$B_SRC" "$PORT_B"
+start A "$A_SRC" "$PORT_A" "${A_BIN:-$ROOT/.venv/bin/llm-router}"
+start B "$B_SRC" "$PORT_B" "${B_BIN:-$ROOT/.venv/bin/llm-router}"
 for port in "$PORT_A" "$PORT_B"; do
   for _ in $(seq 150); do curl -sf "http://127.0.0.1:$port/health" > /dev/null && break; sleep 0.2; done
   curl -sf "http://127.0.0.1:$port/health" > /dev/null || { echo "a server did not start: $OUT" >&2; exit 1; }
