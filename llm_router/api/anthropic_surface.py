@@ -97,7 +97,7 @@ async def handle_count_tokens(gateway: Gateway, ctx: RequestContext, raw: bytes,
             return Response(status_code=499)
         return Response(answer, media_type="application/json",
                         headers={**headers, "x-llm-router-token-count": "provider"})
-    tokens, how = token_count.count(decoded.request, deployment.model)
+    tokens, how = token_count.count(decoded.request, deployment.model, model.prompt_texts(decoded.request))
     return Response(orjson.dumps({"input_tokens": tokens}), media_type="application/json",
                     headers={**headers, "x-llm-router-token-count": how})
 

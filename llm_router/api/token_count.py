@@ -3,9 +3,11 @@
 ``count`` uses the model's own tokenizer where one is installed and usable (``tiktoken`` for
 OpenAI models, when its encoding files are available: it fetches them on first use, which an
 offline host cannot do) and otherwise the documented estimate: one token per 4 characters of
-text (system, messages, tool calls and results, tool names, descriptions and schemas as JSON),
-plus 4 per message and 1,000 per image. The estimate errs high rather than low: budgets and
-rate limits reserve from it, and Claude Code treats 0 as broken.
+text (system, messages, tool calls and results, tool names, descriptions and schemas as JSON;
+for a model whose prompt we write, the local model's, the text it reads: its tools as a system
+block of instructions and signatures), plus 4 per message and 1,000 per image. The estimate
+errs high rather than low: budgets and rate limits reserve from it, and Claude Code treats 0
+as broken.
 """
 
 from __future__ import annotations
@@ -74,10 +76,14 @@ def _encoder(model: str) -> Callable[[str], list[int]] | None:
         return None
 
 
-def count(request: ChatRequest, model: str) -> tuple[int, str]:
-    """The input token count and how it was made (``tokenizer`` or ``estimate``)."""
+def count(request: ChatRequest, model: str, texts: list[str] | None = None) -> tuple[int, str]:
+    """The input token count and how it was made (``tokenizer`` or ``estimate``); ``texts``:
+    what the model reads instead of the request's own texts, when we write its prompt."""
     encode = _encoder(model)
     if encode is None:
-        return estimate(request), "estimate"
-    tokens = sum(len(encode(text)) for text in _texts(request) if text)
+        if texts is None:
+            return estimate(request), "estimate"
+        chars = sum(len(text) for text in texts)
+        return max(1, -(-chars // CHARS_PER_TOKEN) + _overhead(request)), "estimate"
+    tokens = sum(len(encode(text)) for text in (_texts(request) if texts is None else texts) if text)
     return max(1, tokens + _overhead(request)), "tokenizer"

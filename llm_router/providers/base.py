@@ -45,6 +45,11 @@ class ChatModel(ABC):
         """Send the request and yield the answer as it arrives. The last chunk carries
         ``finish_reason`` and ``usage``; a stream cut short raises ProviderError."""
 
+    def prompt_texts(self, request: ChatRequest) -> list[str] | None:
+        """The texts this model reads for ``request`` when we write its prompt ourselves
+        (the local model's tools), for counting; None: the request's own texts."""
+        return None
+
 
 class StreamTranslator(Protocol):
     """Turns a provider's decoded SSE events into canonical chunks (pure, stateful; see

@@ -285,6 +285,24 @@ async def test_local_model(env):
     assert count.input_tokens > 0
 
 
+async def test_local_count_includes_the_tool_prompt_the_model_reads(env):
+    """The local model reads its tools as a system block of instructions and signatures
+    (providers/local/tools.py): the count estimates that text, not only the tools' fields."""
+    from llm_router.providers.local.tools import INSTRUCTIONS
+
+    messages: Any = [{"role": "user", "content": "What is the weather in Paris?"}]
+    tool: Any = {"name": "get_weather", "description": "The weather in a city.",
+                 "input_schema": {"type": "object", "properties": {"city": {"type": "string"}}}}
+    async with sdk(env) as client:
+        bare = await client.messages.count_tokens(model="local", messages=messages)
+        with_tool = await client.messages.count_tokens(model="local", messages=messages, tools=[tool])
+        refused = await client.messages.count_tokens(model="local", messages=messages, tools=[tool],
+                                                     tool_choice={"type": "none"})
+    instructions = len(INSTRUCTIONS.format(tools="")) // 4
+    assert with_tool.input_tokens - bare.input_tokens >= instructions + 10  # the block and the signature
+    assert refused.input_tokens == bare.input_tokens  # tool_choice none: the model is shown no tools
+
+
 @pytest.mark.parametrize("upstream", UPSTREAMS)
 async def test_cache_reads_are_reported(env, upstreams, upstream):
     reply = Reply(text="cached", input_tokens=100, cached_tokens=60)

@@ -32,6 +32,11 @@ class LocalChatModel(ChatModel):
 
     provider = "local"
 
+    def prompt_texts(self, request: ChatRequest) -> list[str]:
+        """The turns as the model reads them: the tools as a system block of instructions and
+        signatures (``tools.system_text``), earlier calls and results as text."""
+        return [message["content"] for message in _messages(request)]
+
     def engine(self) -> LocalEngine:
         """The engine for this deployment's model file, created once per factory."""
         problem = local_problem(self.deployment)
