@@ -52,9 +52,10 @@ def _overhead(request: ChatRequest) -> int:
     return PER_MESSAGE * len(request.messages) + PER_IMAGE * _images(request)
 
 
-def estimate(request: ChatRequest) -> int:
-    """The documented estimate; at least 1."""
-    chars = sum(len(text) for text in _texts(request))
+def estimate(request: ChatRequest, texts: list[str] | None = None) -> int:
+    """The documented estimate (of ``texts``, when the model reads those instead of the
+    request's own); at least 1."""
+    chars = sum(len(text) for text in (_texts(request) if texts is None else texts))
     return max(1, -(-chars // CHARS_PER_TOKEN) + _overhead(request))
 
 
@@ -81,9 +82,6 @@ def count(request: ChatRequest, model: str, texts: list[str] | None = None) -> t
     what the model reads instead of the request's own texts, when we write its prompt."""
     encode = _encoder(model)
     if encode is None:
-        if texts is None:
-            return estimate(request), "estimate"
-        chars = sum(len(text) for text in texts)
-        return max(1, -(-chars // CHARS_PER_TOKEN) + _overhead(request)), "estimate"
+        return estimate(request, texts), "estimate"
     tokens = sum(len(encode(text)) for text in (_texts(request) if texts is None else texts) if text)
     return max(1, tokens + _overhead(request)), "tokenizer"

@@ -14,6 +14,11 @@ from dataclasses import dataclass, field
 from llm_router.messages import Usage
 
 
+def new_uid() -> str:
+    """A new request id of the gateway's own (128 random bits, hex): unique, not secret."""
+    return f"{random.getrandbits(128):032x}"
+
+
 @dataclass(slots=True)
 class AttemptRecord:
     """One upstream attempt."""
@@ -72,15 +77,10 @@ class RequestState:
     cache_bytes: int = 0
     #: The stream was resumed on another deployment after its first one failed mid-way.
     resumed: bool = False
-    uid: str = field(default_factory=lambda: new_uid())
+    uid: str = field(default_factory=new_uid)
 
 
 _STATE: ContextVar[RequestState | None] = ContextVar("llm_router_request_state", default=None)
-
-
-def new_uid() -> str:
-    """A new request id of the gateway's own (128 random bits, hex): unique, not secret."""
-    return f"{random.getrandbits(128):032x}"
 
 
 def begin_request(request_id: str, surface: str, uid: str | None = None) -> RequestState:
