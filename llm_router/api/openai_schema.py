@@ -11,6 +11,7 @@ import orjson
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError, field_validator
 
 from llm_router.api.errors import invalid_body, reject_huge_integers
+from llm_router.api.list_count import longer_than
 from llm_router.errors import InvalidRequest
 from llm_router.messages import (
     ChatRequest,
@@ -142,17 +143,16 @@ class ChatCompletionIn(_Strict):
 def parse_request(raw: bytes) -> tuple[ChatCompletionIn, dict[str, Any]]:
     """Decode (once) and validate a raw body: the model and the decoded JSON object;
     InvalidRequest (400) naming the parameter otherwise."""
+    # Counted before decoding: decoding (let alone validating) 100,000 messages only to
+    # refuse them would hold the event loop for a tenth of a second.
+    if longer_than(raw, MAX_MESSAGES):
+        raise InvalidRequest(f"Invalid parameter 'messages': at most {MAX_MESSAGES} messages.", "messages")
     try:
         data = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
         raise InvalidRequest(f"Request body is not valid JSON ({exc.msg}).", None, 400) from None
     if not isinstance(data, dict):
         raise InvalidRequest("Request body must be a JSON object.", None, 400)
-    messages = data.get("messages")
-    if isinstance(messages, list) and len(messages) > MAX_MESSAGES:
-        # Counted before validation: validating 100,000 messages only to refuse them would
-        # hold the event loop for a tenth of a second.
-        raise InvalidRequest(f"Invalid parameter 'messages': at most {MAX_MESSAGES} messages.", "messages")
     try:
         body = ChatCompletionIn.model_validate(data)
     except ValidationError as exc:
