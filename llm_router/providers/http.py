@@ -98,8 +98,11 @@ class UpstreamClient:
         """Open the pool. Called once, at application start-up."""
         if self._session is None:
             connector = aiohttp.TCPConnector(limit=self._limit, ttl_dns_cache=300)
+            # No cookie jar: the pool serves every key and team, and a cookie one upstream
+            # answer set (OpenAI's edge sets two on each) must not go out with the next request.
             self._session = aiohttp.ClientSession(
-                connector=connector, auto_decompress=True, skip_auto_headers=("User-Agent",)
+                connector=connector, auto_decompress=True, skip_auto_headers=("User-Agent",),
+                cookie_jar=aiohttp.DummyCookieJar(),
             )
 
     async def close(self) -> None:
