@@ -185,7 +185,7 @@ def parse_messages(raw: bytes) -> MessagesIn:
 
 def read_messages(raw: bytes) -> tuple[MessagesIn, dict[str, Any]]:
     """:func:`parse_messages`, and the body as decoded (once) for the pass-through."""
-    body, data = parse_json(MessagesIn, raw, 400, "field")
+    body, data = parse_json(MessagesIn, raw, 400, "field", ("messages", MAX_MESSAGES))
     if not body.messages:
         raise InvalidRequest("messages: at least one message is required.", "messages")
     return body, data
@@ -198,4 +198,4 @@ def parse_count(raw: bytes) -> CountTokensIn:
 
 def read_count(raw: bytes) -> tuple[CountTokensIn, dict[str, Any]]:
     """:func:`parse_count`, and the body as decoded (once) for the pass-through."""
-    return parse_json(CountTokensIn, raw, 400, "field")
+    return parse_json(CountTokensIn, raw, 400, "field", ("messages", MAX_MESSAGES))

@@ -37,7 +37,7 @@ def parse_request(raw: bytes) -> EmbeddingsIn:
 
 def read_request(raw: bytes) -> tuple[EmbeddingsIn, dict[str, Any]]:
     """:func:`parse_request`, and the body as decoded (once) for the pass-through."""
-    body, data = parse_json(EmbeddingsIn, raw, 400, "parameter")
+    body, data = parse_json(EmbeddingsIn, raw, 400, "parameter", ("input", MAX_INPUTS))
     for name in FORBIDDEN:
         if name in (body.model_extra or {}):
             raise InvalidRequest(f"Parameter '{name}' is not allowed.", name)

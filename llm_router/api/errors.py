@@ -22,6 +22,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
+from llm_router.api.list_count import Counted, longer_than
 from llm_router.errors import (
     AllTargetsFailed,
     BudgetExceeded,
@@ -213,11 +214,14 @@ def parse_body(model: type[M], raw: bytes, status: int = 422, noun: str = "field
     return body
 
 
-def parse_json(model: type[M], raw: bytes, status: int = 422,
-               noun: str = "field") -> tuple[M, dict[str, Any]]:
+def parse_json(model: type[M], raw: bytes, status: int = 422, noun: str = "field",
+               cap: tuple[Counted, int] | None = None) -> tuple[M, dict[str, Any]]:
     """Decode a JSON object once and validate it: the model and the decoded object (which a
     pass-through sends on). A body refused either way is judged again by :func:`parse_body`,
-    so its error is the one it always was."""
+    so its error is the one it always was. ``cap`` (a list field, its most items) refuses a
+    longer list from the bytes, before anything is decoded (see ``list_count``)."""
+    if cap is not None and longer_than(raw, cap[1], cap[0]):
+        raise InvalidRequest(f"Invalid {noun} '{cap[0]}': at most {cap[1]} items.", cap[0], status)
     try:
         data = orjson.loads(raw)
         if isinstance(data, dict):

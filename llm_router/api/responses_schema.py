@@ -158,7 +158,7 @@ def parse_request(raw: bytes) -> ResponsesIn:
 
 def read_request(raw: bytes) -> tuple[ResponsesIn, dict[str, Any]]:
     """:func:`parse_request`, and the body as decoded (once) for the pass-through."""
-    body, data = parse_json(ResponsesIn, raw, 400, "parameter")
+    body, data = parse_json(ResponsesIn, raw, 400, "parameter", ("input", MAX_ITEMS))
     extra = body.model_extra or {}
     for name in FORBIDDEN:
         if name in extra:

@@ -30,3 +30,10 @@ def test_nested_lists_and_strings_are_not_counted_as_messages() -> None:
                                  b'{"messages": [1, 2, 3, 4, 5,', b'{"model": "m"}' + b" " * 20])
 def test_anything_else_is_left_to_the_full_decode(raw: bytes) -> None:
     assert not longer_than(raw, 3)
+
+
+def test_the_input_field_is_counted_whether_a_list_or_not() -> None:
+    assert longer_than(orjson.dumps({"input": [{"role": "user", "content": "x"}] * 11}), 10, "input")
+    assert not longer_than(orjson.dumps({"input": [[1, 2]] * 10}), 10, "input")
+    assert not longer_than(orjson.dumps({"input": "x" * 100}), 10, "input")  # one text
+    assert not longer_than(orjson.dumps({"messages": [1] * 100}), 10, "input")
