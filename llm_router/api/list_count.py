@@ -43,6 +43,6 @@ def longer_than(raw: bytes, cap: int, field: Counted = "messages") -> bool:
         return False
     try:
         value = getattr(_DECODERS[field].decode(raw), field)
-    except msgspec.DecodeError:  # ValidationError is one too
-        return False
+    except (msgspec.DecodeError, RecursionError):  # ValidationError is a DecodeError too;
+        return False  # too deep a body: orjson refuses it (400) in the full decode
     return isinstance(value, list) and len(value) > cap

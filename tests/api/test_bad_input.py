@@ -7,6 +7,7 @@ import socket
 import time
 from collections.abc import Callable
 
+import orjson
 import pytest
 
 from tests.api.conftest import app_client
@@ -208,6 +209,20 @@ def test_a_huge_list_is_refused_without_stalling_other_requests(fakes, surface):
     # host; 0.02-0.03 s with the count read off the bytes). 150,000 Anthropic messages were
     # validated, twice, before the cap refused them: seconds.
     assert _p99(busy) < max(0.1, 5 * _p99(quiet)), (busy[-5:], _p99(quiet))
+
+
+@pytest.mark.parametrize("surface", HUGE_LISTS)
+async def test_a_capped_list_nested_too_deep_is_a_400(env, surface):
+    """I6 inside the field whose length is counted first: the count gives up, the full decode
+    refuses the depth (400 in the surface's shape), never a RecursionError's 500."""
+    path, payload, _ = HUGE_LISTS[surface]
+    field = "messages" if "messages" in payload else "input"
+    deep = b"[" * 50_000 + b"]" * 50_000
+    body = orjson.dumps({**payload, field: []}).replace(b"[]", b"[" + deep + b"]", 1)
+    async with app_client(env) as client:
+        answer = await client.post(path, content=body, headers={"content-type": "application/json"})
+    assert answer.status_code == 400, answer.text
+    assert "error" in answer.json()
 
 
 def _health_latencies(url: str, done: Callable[[int], bool]) -> list[float]:

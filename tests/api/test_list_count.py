@@ -37,3 +37,9 @@ def test_the_input_field_is_counted_whether_a_list_or_not() -> None:
     assert not longer_than(orjson.dumps({"input": [[1, 2]] * 10}), 10, "input")
     assert not longer_than(orjson.dumps({"input": "x" * 100}), 10, "input")  # one text
     assert not longer_than(orjson.dumps({"messages": [1] * 100}), 10, "input")
+
+
+def test_a_body_too_deep_to_scan_is_left_to_the_full_decode() -> None:
+    deep = b"[" * 100_000 + b"]" * 100_000
+    assert not longer_than(b'{"messages": [' + deep + b"]}", 3)
+    assert not longer_than(b'{"input": ' + deep + b"}", 3, "input")
