@@ -13,7 +13,7 @@ as broken.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from functools import lru_cache
 
 import orjson
@@ -36,6 +36,11 @@ def _texts(request: ChatRequest) -> Iterator[str]:
             yield orjson.dumps(tool.parameters).decode()
 
 
+def _read(request: ChatRequest, texts: list[str] | None) -> Iterable[str]:
+    """What the model reads: ``texts`` when we write its prompt, else the request's texts."""
+    return _texts(request) if texts is None else texts
+
+
 def _message_texts(message: Message) -> Iterator[str]:
     yield message.text()
     for call in message.tool_calls:
@@ -55,7 +60,7 @@ def _overhead(request: ChatRequest) -> int:
 def estimate(request: ChatRequest, texts: list[str] | None = None) -> int:
     """The documented estimate (of ``texts``, when the model reads those instead of the
     request's own); at least 1."""
-    chars = sum(len(text) for text in (_texts(request) if texts is None else texts))
+    chars = sum(len(text) for text in _read(request, texts))
     return max(1, -(-chars // CHARS_PER_TOKEN) + _overhead(request))
 
 
@@ -83,5 +88,5 @@ def count(request: ChatRequest, model: str, texts: list[str] | None = None) -> t
     encode = _encoder(model)
     if encode is None:
         return estimate(request, texts), "estimate"
-    tokens = sum(len(encode(text)) for text in (_texts(request) if texts is None else texts) if text)
+    tokens = sum(len(encode(text)) for text in _read(request, texts) if text)
     return max(1, tokens + _overhead(request)), "tokenizer"
