@@ -32,4 +32,4 @@ class SharedAuthCache(AuthCache):
         elif kind == "team":
             AuthCache.invalidate_team(self, ident)
         elif kind == "*":
-            self._entries.clear()
+            AuthCache.clear(self)

@@ -14,12 +14,14 @@ While the database is unreachable, a key looked up within the last ``AuthCache.s
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
@@ -77,6 +79,8 @@ class AuthCache:
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.ttl, self.negative_ttl, self.max_entries, self.clock = ttl, negative_ttl, max_entries, clock
         self._entries: OrderedDict[str, _Entry] = OrderedDict()
+        #: Bumped by every invalidation: a lookup that began before one is not kept.
+        self.generation = 0
 
     #: While the database is unreachable, a key looked up less than this many seconds ago keeps
     #: working (P3: an outage of minutes does not lock out the keys in use); unknown keys stay refused.
@@ -113,13 +117,22 @@ class AuthCache:
         """Forget every key of a team (the team changed)."""
         self._drop(lambda e: e.key is not None and e.key.team_id == team_id)
 
+    def clear(self) -> None:
+        """Forget everything."""
+        self._drop(lambda _: True)
+
     def _drop(self, match: Callable[[_Entry], bool]) -> None:
+        self.generation += 1
         for key_hash in [h for h, e in self._entries.items() if match(e)]:
             del self._entries[key_hash]
 
 
 class Authenticator:
-    """Turns a credential into a Principal, or raises Unauthorized."""
+    """Turns a credential into a Principal, or raises Unauthorized.
+
+    One lookup per hash at a time: the requests that miss the cache together (every
+    connection of a busy key when its entry expires) wait for the same lookup, which goes
+    on if the request that started it is cancelled."""
 
     def __init__(self, repository: Repository, hasher: KeyHasher, master_key: str | None,
                  cache: AuthCache) -> None:
@@ -127,6 +140,7 @@ class Authenticator:
         self.hasher = hasher
         self.master_key = master_key
         self.cache = cache
+        self._loading: dict[str, tuple[int, asyncio.Future[_Entry]]] = {}
 
     async def authenticate(self, token: str) -> Principal:
         """The caller behind ``token``."""
@@ -152,6 +166,22 @@ class Authenticator:
                          data=VirtualAuth(key, team, memo=entry.memo))
 
     async def _load(self, key_hash: str) -> _Entry:
+        generation = self.cache.generation
+        joined = self._loading.get(key_hash)
+        if joined is not None and joined[0] == generation:
+            return await asyncio.shield(joined[1])
+        pending = asyncio.ensure_future(self._fetch(key_hash, generation))
+        self._loading[key_hash] = (generation, pending)
+        pending.add_done_callback(partial(self._landed, key_hash))
+        return await asyncio.shield(pending)
+
+    def _landed(self, key_hash: str, done: asyncio.Future[_Entry]) -> None:
+        if self._loading.get(key_hash, (0, None))[1] is done:
+            del self._loading[key_hash]
+        if not done.cancelled():
+            done.exception()  # retrieved, even when every request that waited has gone
+
+    async def _fetch(self, key_hash: str, generation: int) -> _Entry:
         try:
             key = await self.repository.key_by_hash(key_hash)
             team = await self.repository.get_team(key.team_id) if key and key.team_id else None
@@ -161,4 +191,6 @@ class Authenticator:
                 return known
             log.warning("key lookup failed: the database is unavailable", exc_info=True)
             raise Overloaded(STORAGE_DOWN, retry_after=1.0) from None
+        if self.cache.generation != generation:  # invalidated meanwhile: maybe read before
+            return _Entry(0.0, key, team)
         return self.cache.put(key_hash, key, team)

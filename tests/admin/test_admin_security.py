@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import statistics
 import time
 
@@ -105,6 +106,23 @@ async def test_a_wellformed_unknown_key_is_looked_up_once_then_cached(plane):
     for _ in range(3):
         assert (await client.post("/v1/echo", json={}, headers=admin(unknown))).status_code == 401
     assert lookups.count == 1
+
+
+async def test_requests_that_miss_the_cache_together_share_one_lookup(plane):
+    """A busy key's entry expiring sends every connection to the database at once; they wait
+    for one lookup instead (here: a key not seen yet, and an unknown one, 20 requests each)."""
+    engine_plane, client = plane
+    ids = await fixtures(client)
+    lookups = KeyLookups(engine_plane)
+
+    async def burst(secret: str) -> list[int]:
+        sent = [client.post("/v1/echo", json={}, headers=admin(secret)) for _ in range(20)]
+        return [r.status_code for r in await asyncio.gather(*sent)]
+
+    assert await burst(ids["secret"]) == [200] * 20
+    assert lookups.count == 1
+    assert await burst("sk-lr-" + "C" * 43) == [401] * 20
+    assert lookups.count == 2
 
 
 @pytest.mark.parametrize("headers", [
