@@ -409,8 +409,10 @@ Collapsed stacks: `{rel}/profile-stream.txt`.
 - **Memory**: VmRSS of the process tree 2 s after start ("fresh") and after a warm-up of every path
   ("idle"); peak = VmHWM at the end of the repetition.
 - **Soak**: llm-router alone, open loop at a steady rate with a mix of requests, RSS and open FDs
-  (`/proc/PID/fd`) sampled every {10:g} s; growth = mean of the last three samples over the mean of the first
-  three after warm-up.
+  (`/proc/PID/fd`) sampled every {10:g} s; RSS growth = mean of the last minute's samples over the first
+  minute's after warm-up. Open FDs under load follow the connection pools (clients in flight, upstream
+  connections kept alive), so the FD target compares the idle counts: before the soak, and once its load
+  has stopped and idle connections have closed (polled up to 60 s); a leaked descriptor outlives the load.
 - **LiteLLM**: `litellm --config <json> --num_workers 1` with a model `bench-openai` →
   `openai/gpt-4.1-mini` at `api_base` = the upstream, a master key (it refuses to start without one),
   `LITELLM_LOCAL_MODEL_COST_MAP=True` (no price-map fetch at start-up) and `LITELLM_LOG=ERROR` (its

@@ -4,6 +4,8 @@
 #   A_SRC=dir B_SRC=dir bench/ab.sh     any two folders that each hold an llm_router/ package
 #   AB_BODY='{"model":"anthropic",...}' AB_PATH=/v1/chat/completions bench/ab.sh
 #   A_BIN=.venv/bin/llm-router B_BIN=/other/venv/bin/llm-router bench/ab.sh   two interpreters
+#   AB_POLICIES=1 bench/ab.sh   both with the admin plane on (SQLite, each its own file) and every
+#                               request on a virtual key with limits and a budget (bench/systems.py's)
 # Both servers run at once, each `llm-router serve` pinned to core 0 (one at a time under load),
 # wrk c50 and bench/upstream.js on core 1; the rounds alternate A, B, A, B... and each server's
 # CPU time (all its threads, /proc) is read around its own round. The figure to read is the
@@ -26,8 +28,11 @@ cleanup() { kill "${PIDS[@]}" 2>/dev/null || true; }
 trap cleanup EXIT
 UPSTREAM_PORT=$UP taskset -c 1 node "$BENCH/upstream.js" > "$OUT/upstream.log" 2>&1 &
 PIDS+=($!)
+ADMIN_KEY=bench-admin-key-0123456789abcdef-0123456789
 start() {  # start NAME SRC PORT BIN: BIN (an llm-router executable) serving llm_router from SRC
-  (cd "$OUT/cwd" && exec env PYTHONPATH="$2" OPENAI_API_KEY=sk-bench-upstream-dummy \
+  local policies=()
+  [ -n "${AB_POLICIES:-}" ] && policies=(LLM_ROUTER_ADMIN_KEY=$ADMIN_KEY "LLM_ROUTER_DATABASE_URL=sqlite:///$OUT/$1.db")
+  (cd "$OUT/cwd" && exec env "${policies[@]}" PYTHONPATH="$2" OPENAI_API_KEY=sk-bench-upstream-dummy \
      OPENAI_BASE_URL="http://127.0.0.1:$UP/v1" ANTHROPIC_API_KEY=sk-ant-bench-dummy \
      ANTHROPIC_BASE_URL="http://127.0.0.1:$UP" taskset -c 0 "$4" serve --port "$3" \
      > "$OUT/$1.log" 2>&1) &
@@ -39,23 +44,41 @@ for port in "$PORT_A" "$PORT_B"; do
   for _ in $(seq 150); do curl -sf "http://127.0.0.1:$port/health" > /dev/null && break; sleep 0.2; done
   curl -sf "http://127.0.0.1:$port/health" > /dev/null || { echo "a server did not start: $OUT" >&2; exit 1; }
 done
-cat > "$OUT/post.lua" <<LUA
+virtual_key() {  # a virtual key of the server on port $1, as bench/systems.py's POLICY_KEY
+  "$ROOT/.venv/bin/python" - "$1" "$ADMIN_KEY" <<'PY'
+import json, sys, urllib.request
+sys.path.insert(0, "bench")
+from systems import POLICY_KEY
+req = urllib.request.Request(f"http://127.0.0.1:{sys.argv[1]}/admin/keys", data=json.dumps(POLICY_KEY).encode(),
+                             headers={"content-type": "application/json", "authorization": f"Bearer {sys.argv[2]}"})
+print(json.load(urllib.request.urlopen(req))["key"])
+PY
+}
+for name in A B; do
+  port=$PORT_A; [ "$name" = B ] && port=$PORT_B
+  auth=""
+  [ -n "${AB_POLICIES:-}" ] && auth="wrk.headers[\"Authorization\"] = \"Bearer $(cd "$ROOT" && virtual_key "$port")\""
+  cat > "$OUT/post-$name.lua" <<LUA
 wrk.method = "POST"
 wrk.body = '$AB_BODY'
 wrk.headers["Content-Type"] = "application/json"
+$auth
 LUA
+done
 ticks() {  # CPU ticks (user + system, all threads) of the server on port $1; fails if it is gone
   local pid; pid=$(pgrep -f -- "serve --port $1" | tail -1)
   [ -n "$pid" ] && [ -r "/proc/$pid/stat" ] || { echo "the server on port $1 is gone: $OUT" >&2; return 1; }
   awk '{print $14 + $15}' "/proc/$pid/stat"
 }
-load() { timeout $((SECS + 30)) taskset -c 1 wrk -t1 -c50 -d"$1"s -s "$OUT/post.lua" "http://127.0.0.1:$2$AB_PATH"; }
-load 2 "$PORT_A" > /dev/null; load 2 "$PORT_B" > /dev/null  # warm-up
+load() {  # load SECONDS PORT NAME
+  timeout $((SECS + 30)) taskset -c 1 wrk -t1 -c50 -d"$1"s -s "$OUT/post-$3.lua" "http://127.0.0.1:$2$AB_PATH"
+}
+load 2 "$PORT_A" A > /dev/null; load 2 "$PORT_B" B > /dev/null  # warm-up
 for round in $(seq "$ROUNDS"); do
   for name in A B; do
     port=$PORT_A; [ "$name" = B ] && port=$PORT_B
     before=$(ticks "$port")
-    result=$(load "$SECS" "$port")
+    result=$(load "$SECS" "$port" "$name")
     after=$(ticks "$port")
     requests=$(awk '/requests in/ {print $1}' <<< "$result")
     bad=$(awk '/Non-2xx/ {print $NF}' <<< "$result")

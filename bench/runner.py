@@ -251,6 +251,18 @@ def run_system(cells: Cells, plan: Plan, system: System, rep: int, out: Path) ->
     return info
 
 
+def _idle_fds(gw: list[int], before: int, limit_s: float = 60.0) -> tuple[int, float]:
+    """Open FDs once the load has stopped and idle connections have closed (uvicorn's
+    keep-alive is 5 s, aiohttp's pool 15 s): polled until back to ``before`` or ``limit_s``."""
+    t0 = time.monotonic()
+    while True:
+        n = procs.fd_count(gw)
+        waited = time.monotonic() - t0
+        if n <= before or waited >= limit_s:
+            return n, round(waited, 1)
+        time.sleep(1.0)
+
+
 def soak(plan: Plan, system: System, out: Path, upstream: procs.Server) -> dict[str, Any]:
     """llm-router at a steady open-loop rate, mixed requests, RSS and FDs sampled."""
     server = system.make_server(out)  # type: ignore[operator]
@@ -288,11 +300,13 @@ def soak(plan: Plan, system: System, out: Path, upstream: procs.Server) -> dict[
 
         log(f"soak: llm-router at {plan.soak_rate} req/s for {plan.soak_minutes:g} min "
             f"(+{warm:g}s warm-up), mixed JSON and streams, OpenAI and Anthropic")
+        fds_before = procs.fd_count(gw)
         thread = threading.Thread(target=sampler, daemon=True)
         thread.start()
         data, _ = cells.loadgen(spec)
         stop.set()
         thread.join()
+        fds_after, idle_s = _idle_fds(gw, fds_before)
         steady = [s for s in samples if s["t_s"] >= 0] or samples
         k = max(1, min(6, len(steady) // 3))  # first and last minute of a 10-minute soak
         head, tail_ = steady[:k], steady[-k:]
@@ -305,6 +319,7 @@ def soak(plan: Plan, system: System, out: Path, upstream: procs.Server) -> dict[
             "rss_max_mb": max(s["rss_mb"] for s in steady or samples),
             "fds_start": avg(head, "fds"), "fds_end": avg(tail_, "fds"),
             "fds_max": max(s["fds"] for s in steady or samples),
+            "fds_idle_before": fds_before, "fds_idle_after": fds_after, "fds_idle_wait_s": idle_s,
         }
         result["rss_growth_pct"] = 100 * (result["rss_end_mb"] / result["rss_start_mb"] - 1)
         result["fds_growth_pct"] = 100 * (result["fds_end"] / result["fds_start"] - 1) if result["fds_start"] else 0.0
