@@ -56,8 +56,14 @@ class _Call:
 
     body: ResponsesIn
     decoded: Decoded
-    envelope: Envelope
+    data: dict[str, Any]
+    previous: str | None
     keep: Keeper | None
+
+    def envelope(self, model: str) -> Envelope:
+        """What a translated answer's ``response`` objects share (a pass-through needs none)."""
+        echo = echo_fields(self.data, function_tools(self.data)) | {"previous_response_id": self.previous}
+        return Envelope("resp_" + secrets.token_hex(24), model, echo)
 
 
 async def handle_responses(gateway: Gateway, ctx: RequestContext, raw: bytes, receive: Receive) -> Response:
@@ -68,8 +74,8 @@ async def handle_responses(gateway: Gateway, ctx: RequestContext, raw: bytes, re
         stream = await cancel_on_disconnect(receive, gateway.stream(name, request, ctx))
         if stream is None:
             return Response(status_code=499)
-        call.envelope.model = stream.outcome.deployment.model
-        return StreamBody(_sse(stream, StreamEncoder(call.envelope), call.keep), "text/event-stream",
+        encoder = StreamEncoder(call.envelope(stream.outcome.deployment.model))
+        return StreamBody(_sse(stream, encoder, call.keep), "text/event-stream",
                           _headers(stream.outcome, call.decoded, ctx))
     result = await cancel_on_disconnect(receive, gateway.chat(name, request, ctx))
     if result is None:
@@ -78,8 +84,7 @@ async def handle_responses(gateway: Gateway, ctx: RequestContext, raw: bytes, re
     headers = _headers(outcome, call.decoded, ctx)
     if response.raw is not None:
         return Response(response.raw, media_type="application/json", headers=headers)
-    call.envelope.model = outcome.deployment.model
-    answer = encode_response(response, call.envelope)
+    answer = encode_response(response, call.envelope(outcome.deployment.model))
     if call.keep is not None:
         await call.keep(answer)
     return Response(orjson.dumps(answer), media_type="application/json", headers=headers)
@@ -100,12 +105,10 @@ async def _prepare(gateway: Gateway, ctx: RequestContext, raw: bytes) -> _Call:
     decoded = decode(body, data)
     if translated and decoded.blocker is not None:
         raise decoded.blocker
-    echo = echo_fields(data, function_tools(data)) | {"previous_response_id": previous}
-    envelope = Envelope("resp_" + secrets.token_hex(24), body.model, echo)
     keep = None
     if store is not None and body.store is not False:
         keep = _keeper(store, owner, body.model, state.input_items(body.input))
-    return _Call(body, decoded, envelope, keep)
+    return _Call(body, decoded, data, previous, keep)
 
 
 Keeper = Callable[[dict[str, Any]], Awaitable[None]]
