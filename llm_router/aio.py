@@ -15,6 +15,8 @@ per request against the floor's one. This module lets the path pay for one:
   hedged attempt runs in a child task that shares the request's context.
 - :func:`timeout` / :func:`timeout_at` — :func:`asyncio.timeout` / :func:`asyncio.timeout_at`
   with the same semantics (see :class:`Deadline`), scheduled on :func:`running_loop`.
+- :func:`off_loop` — a pure function run in a worker thread when its input is big (a request
+  of thousands of messages: bad-input matrix I8), so the loop goes on serving meanwhile.
 
 Use them only from coroutines (the loop is the one running this thread's code).
 """
@@ -23,10 +25,15 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import Callable
 from contextvars import ContextVar
 from types import TracebackType
+from typing import ParamSpec, TypeVar
 
-__all__ = ["Deadline", "bind_loop", "current_task", "running_loop", "timeout", "timeout_at"]
+__all__ = ["Deadline", "bind_loop", "current_task", "off_loop", "running_loop", "timeout", "timeout_at"]
+
+_P = ParamSpec("_P")
+_T = TypeVar("_T")
 
 _get_ident = threading.get_ident
 #: The loop bound by the edge, with the thread it runs in.
@@ -48,6 +55,17 @@ def running_loop() -> asyncio.AbstractEventLoop:
     if bound is not None and bound[1] == _get_ident():
         return bound[0]
     return asyncio.get_running_loop()
+
+
+async def off_loop(heavy: bool, fn: Callable[_P, _T], *args: _P.args, **kwargs: _P.kwargs) -> _T:
+    """``fn(*args, **kwargs)``: right here when not ``heavy``, else in a worker thread (the
+    request's context copied), so that a big request's decoding, validation, translation or
+    counting does not hold the loop: the interpreter switches threads every few milliseconds
+    (``sys.getswitchinterval``) between the worker's Python steps, and the loop serves the
+    other requests in those turns. For pure functions only (no loop, no shared state)."""
+    if not heavy:
+        return fn(*args, **kwargs)
+    return await asyncio.to_thread(fn, *args, **kwargs)
 
 
 def current_task() -> asyncio.Task[object] | None:

@@ -21,10 +21,12 @@ import time
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
+from llm_router.aio import off_loop
 from llm_router.messages import ChatRequest, ChatResponse
 from llm_router.observability.state import RequestState, current_state
 from llm_router.policies.base import PolicyChain, RequestContext
-from llm_router.providers.base import ChatModel
+from llm_router.policies.estimate import prompt_tokens
+from llm_router.providers.base import BIG_REQUEST, ChatModel
 from llm_router.providers.embeddings import EmbedRequest, EmbedResponse, embed_batched, embedder_for
 from llm_router.routing import kinds, output_cap
 from llm_router.routing.router import Outcome, Router
@@ -133,6 +135,8 @@ class Gateway:
         no chat model (``routing/kinds.py``)."""
         if ctx is not None:
             ctx.model, ctx.request = name, request
+            if ctx.prompt_estimate is None and len(request.messages) >= BIG_REQUEST:
+                ctx.prompt_estimate = await off_loop(True, prompt_tokens, request)  # limits' count
             await self.policies.check(ctx)
         kinds.check_chat(self.router, name)
 

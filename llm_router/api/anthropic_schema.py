@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
-from llm_router.api.errors import parse_json
+from llm_router.api.body import parse_json
 from llm_router.errors import InvalidRequest
 
 MAX_MESSAGES = 100_000

@@ -12,15 +12,17 @@ gets the canonical request, and what it could not carry is listed in
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 
 import orjson
 from starlette.responses import Response
 from starlette.types import Receive
 
+from llm_router.aio import off_loop
 from llm_router.api import anthropic_wire, token_count
 from llm_router.api.anthropic_decode import Decoded, decode
-from llm_router.api.anthropic_schema import read_count, read_messages
+from llm_router.api.anthropic_schema import CountTokensIn, MessagesIn, read_count, read_messages
+from llm_router.api.body import is_big
 from llm_router.api.errors import ErrorInfo, error_body
 from llm_router.api.streaming import StreamBody, cancel_on_disconnect, encoded_stream
 from llm_router.gateway import Gateway, Outcome
@@ -44,11 +46,20 @@ def _headers(ctx: RequestContext, outcome: Outcome, decoded: Decoded) -> dict[st
             "request-id": current_request_id()}
 
 
+def _read_messages(raw: bytes, headers: Mapping[str, str]) -> tuple[MessagesIn, Decoded, int]:
+    body, data = read_messages(raw)
+    decoded = decode(body, raw, headers, data)
+    return body, decoded, token_count.estimate(decoded.request)
+
+
+def _read_count(raw: bytes, headers: Mapping[str, str]) -> tuple[CountTokensIn, Decoded]:
+    body, data = read_count(raw)
+    return body, decode(body, raw, headers, data)
+
+
 async def handle_messages(gateway: Gateway, ctx: RequestContext, raw: bytes, receive: Receive) -> Response:
     """``POST /v1/messages`` (``?beta=true`` is accepted and ignored)."""
-    body, data = read_messages(raw)
-    decoded = decode(body, raw, ctx.headers, data)
-    estimate = token_count.estimate(decoded.request)
+    body, decoded, estimate = await off_loop(is_big(raw), _read_messages, raw, ctx.headers)
     message_id = "msg_" + current_request_id()
     if body.stream:
         stream = await cancel_on_disconnect(receive, gateway.stream(body.model, decoded.request, ctx))
@@ -83,8 +94,8 @@ async def handle_count_tokens(gateway: Gateway, ctx: RequestContext, raw: bytes,
                               receive: Receive) -> Response:
     """``POST /v1/messages/count_tokens``: Anthropic's own count for an Anthropic deployment,
     else the model's tokenizer where one is available, else the documented estimate."""
-    body, data = read_count(raw)
-    decoded = decode(body, raw, ctx.headers, data)
+    big = is_big(raw)
+    body, decoded = await off_loop(big, _read_count, raw, ctx.headers)
     ctx.model, ctx.request = body.model, decoded.request
     await gateway.policies.check(ctx)  # model access and limits apply to counting too
     _, deployments = gateway.router.plan(body.model)
@@ -97,7 +108,8 @@ async def handle_count_tokens(gateway: Gateway, ctx: RequestContext, raw: bytes,
             return Response(status_code=499)
         return Response(answer, media_type="application/json",
                         headers={**headers, "x-llm-router-token-count": "provider"})
-    tokens, how = token_count.count(decoded.request, deployment.model, model.prompt_texts(decoded.request))
+    tokens, how = await off_loop(big, token_count.count, decoded.request, deployment.model,
+                                 model.prompt_texts(decoded.request))
     return Response(orjson.dumps({"input_tokens": tokens}), media_type="application/json",
                     headers={**headers, "x-llm-router-token-count": how})
 

@@ -10,7 +10,8 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool
 from starlette.responses import Response
 from starlette.types import Receive
 
-from llm_router.api.errors import describe, error_body, parse_body
+from llm_router.api.body import parse_body
+from llm_router.api.errors import describe, error_body
 from llm_router.api.streaming import RESUMED_TRAILER, StreamAborted, StreamBody, cancel_on_disconnect
 from llm_router.errors import ProviderError
 from llm_router.gateway import ChatStream, Gateway, Outcome

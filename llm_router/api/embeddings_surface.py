@@ -13,17 +13,19 @@ from __future__ import annotations
 from starlette.responses import Response
 from starlette.types import Receive
 
+from llm_router.aio import off_loop
 from llm_router.api import embeddings_wire
-from llm_router.api.embeddings_schema import read_request, to_canonical
+from llm_router.api.body import is_big
+from llm_router.api.embeddings_schema import EmbeddingsIn, read_request, to_canonical
 from llm_router.api.streaming import cancel_on_disconnect
 from llm_router.gateway import Gateway
 from llm_router.policies.base import RequestContext
+from llm_router.providers.embeddings import EmbedRequest
 
 
 async def handle_embeddings(gateway: Gateway, ctx: RequestContext, raw: bytes, receive: Receive) -> Response:
     """``POST /v1/embeddings``."""
-    body, data = read_request(raw)
-    request = to_canonical(body, data)
+    body, request = await off_loop(is_big(raw), _read, raw)
     result = await cancel_on_disconnect(receive, gateway.embed(body.model, request, ctx))
     if result is None:
         return Response(status_code=499)
@@ -32,3 +34,8 @@ async def handle_embeddings(gateway: Gateway, ctx: RequestContext, raw: bytes, r
     headers = {"x-llm-router-deployment": outcome.deployment.name,
                "x-llm-router-attempts": str(outcome.attempts)}
     return Response(payload, media_type="application/json", headers=headers)
+
+
+def _read(raw: bytes) -> tuple[EmbeddingsIn, EmbedRequest]:
+    body, data = read_request(raw)
+    return body, to_canonical(body, data)

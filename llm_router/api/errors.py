@@ -9,20 +9,18 @@ seed's ``{"error": {"type", "message", "param"?}}``; ``anthropic``: ``{"type": "
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 from dataclasses import dataclass
-from typing import Any, Literal, TypeVar
+from typing import Literal
 
 import orjson
 from fastapi.exceptions import RequestValidationError
-from pydantic import BaseModel, ValidationError
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from llm_router.api.list_count import Counted, longer_than
+from llm_router.api.body import invalid_fields
 from llm_router.errors import (
     AllTargetsFailed,
     BudgetExceeded,
@@ -46,7 +44,6 @@ from llm_router.observability.state import current_request_id, current_state
 
 log = logging.getLogger("llm_router.errors")
 Surface = Literal["chat", "openai", "anthropic"]
-M = TypeVar("M", bound=BaseModel)
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,89 +201,6 @@ def surface_of(request: Request) -> Surface:
     return surface_for_path(route_path(request.scope))
 
 
-def parse_body(model: type[M], raw: bytes, status: int = 422, noun: str = "field") -> M:
-    """Validate a JSON body: 400 if unreadable, ``status`` naming the offending field otherwise."""
-    try:
-        body = model.model_validate_json(raw)
-    except ValidationError as exc:
-        raise _invalid(exc.errors(), status, noun) from None
-    reject_huge_integers(raw, status, noun)
-    return body
-
-
-def parse_json(model: type[M], raw: bytes, status: int = 422, noun: str = "field",
-               cap: tuple[Counted, int] | None = None) -> tuple[M, dict[str, Any]]:
-    """Decode a JSON object once and validate it: the model and the decoded object (which a
-    pass-through sends on). A body refused either way is judged again by :func:`parse_body`,
-    so its error is the one it always was. ``cap`` (a list field, its most items) refuses a
-    longer list from the bytes, before anything is decoded (see ``list_count``)."""
-    if cap is not None and longer_than(raw, cap[1], cap[0]):
-        raise InvalidRequest(f"Invalid {noun} '{cap[0]}': at most {cap[1]} items.", cap[0], status)
-    try:
-        data = orjson.loads(raw)
-        if isinstance(data, dict):
-            body = model.model_validate(data)
-            reject_huge_integers(raw, status, noun)
-            return body, data
-    except (orjson.JSONDecodeError, ValidationError):
-        pass
-    return parse_body(model, raw, status, noun), orjson.loads(raw)
-
-
-# 19 digits in a row: the only bodies that may hold an integer JSON encoders can't carry. Found
-# by mapping every digit to "0" and everything else to " " (a C loop) and searching for the run:
-# ten times the speed of a regular expression, on a 200-byte body and a 20 kB one alike.
-_DIGITS_ONLY = bytes(0x30 if 0x30 <= i <= 0x39 else 0x20 for i in range(256))
-_LONG_RUN = b"0" * 19
-_INT_RANGE = (-(2**63), 2**64)  # what orjson (and the providers' parsers) can encode
-
-
-def reject_huge_integers(raw: bytes, status: int = 400, noun: str = "field") -> None:
-    """Refuse a body holding an integer beyond 64 bits (a 30-digit ``maximum`` in a tool schema,
-    say), naming the field: it could not be sent on. A fast scan rules out almost every body;
-    only a body with a 19-digit run is decoded again (with arbitrary-precision integers)."""
-    if _LONG_RUN not in raw.translate(_DIGITS_ONLY):
-        return
-    try:
-        data = json.loads(raw)
-    except (ValueError, RecursionError):
-        return  # the validator already judged the body readable; nothing more to say here
-    path = _huge_integer(data)
-    if path is not None:
-        field = ".".join(map(str, path)) or "body"
-        raise InvalidRequest(f"Invalid {noun} '{field}': integers beyond 64 bits are not supported.",
-                             field, status)
-
-
-def _huge_integer(data: Any) -> tuple[Any, ...] | None:
-    stack: list[tuple[tuple[Any, ...], Any]] = [((), data)]
-    while stack:
-        path, value = stack.pop()
-        if isinstance(value, dict):
-            stack.extend(((*path, k), v) for k, v in value.items())
-        elif isinstance(value, list):
-            stack.extend(((*path, i), v) for i, v in enumerate(value))
-        elif isinstance(value, int) and not isinstance(value, bool):
-            if not _INT_RANGE[0] <= value < _INT_RANGE[1]:
-                return path
-    return None
-
-
-def invalid_body(exc: ValidationError, status: int = 422, noun: str = "field") -> InvalidRequest:
-    """The InvalidRequest for a body that failed validation, naming the first bad field."""
-    return _invalid(exc.errors(), status, noun)
-
-
-def _invalid(errors: list[Any], status: int, noun: str = "field") -> InvalidRequest:
-    first = errors[0] if errors else {}
-    if first.get("type") == "json_invalid":
-        return InvalidRequest(f"Request body is not valid JSON ({first.get('msg', '')}).", None, 400)
-    if first.get("type") in ("json_type", "model_type"):
-        return InvalidRequest("Request body must be a JSON object.", None, 400)
-    field = ".".join(str(p) for p in first.get("loc", ()) if p != "body") or "body"
-    return InvalidRequest(f"Invalid {noun} '{field}': {first.get('msg', 'invalid value')}.", field, status)
-
-
 def validation_error(exc: RequestValidationError, surface: Surface) -> Response:
     """400 for unreadable JSON, 422 naming the offending field otherwise."""
-    return error_response(_invalid(list(exc.errors()), 400 if surface == "openai" else 422), surface)
+    return error_response(invalid_fields(list(exc.errors()), 400 if surface == "openai" else 422), surface)

@@ -12,10 +12,12 @@ from fastapi import APIRouter, Depends, Request
 from starlette.responses import Response
 from starlette.types import Receive
 
+from llm_router.aio import off_loop
 from llm_router.api import openai_wire
 from llm_router.api.auth import api_principal
+from llm_router.api.body import is_big
 from llm_router.api.errors import ErrorInfo
-from llm_router.api.openai_schema import parse_request, to_canonical
+from llm_router.api.openai_schema import ChatCompletionIn, parse_request, to_canonical
 from llm_router.api.streaming import StreamBody, cancel_on_disconnect, encoded_stream
 from llm_router.gateway import Gateway, Outcome
 from llm_router.messages import ChatRequest, WireBody
@@ -39,8 +41,7 @@ async def handle_completions(gateway: Gateway, ctx: RequestContext, raw: bytes,
                              receive: Receive) -> Response:
     """``POST /v1/chat/completions`` in OpenAI's wire format, whole or streamed. The client's
     body rides along (``origin``): a deployment speaking OpenAI's format sends it on as it is."""
-    body, data = parse_request(raw)
-    canonical = to_canonical(body, WireBody("openai", data))
+    body, canonical = await off_loop(is_big(raw), _read, raw)
     if body.stream:
         stream = await cancel_on_disconnect(receive, gateway.stream(body.model, canonical, ctx))
         if stream is None:
@@ -55,6 +56,11 @@ async def handle_completions(gateway: Gateway, ctx: RequestContext, raw: bytes,
     response, outcome = result
     payload = response.raw or openai_wire.completion(response, _completion_id(), outcome.deployment.model)
     return Response(payload, media_type="application/json", headers=_headers(outcome, canonical))
+
+
+def _read(raw: bytes) -> tuple[ChatCompletionIn, ChatRequest]:
+    body, data = parse_request(raw)
+    return body, to_canonical(body, WireBody("openai", data))
 
 
 def _completion_id() -> str:

@@ -10,7 +10,7 @@ from typing import Annotated, Any, Literal
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError, field_validator
 
-from llm_router.api.errors import invalid_body, reject_huge_integers
+from llm_router.api.body import invalid_body, reject_huge_integers
 from llm_router.api.list_count import longer_than
 from llm_router.errors import InvalidRequest
 from llm_router.messages import (

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError
 
-from llm_router.api.errors import parse_json
+from llm_router.api.body import parse_json
 from llm_router.errors import InvalidRequest
 from llm_router.messages import (
     ChatRequest,

@@ -27,7 +27,9 @@ import orjson
 from starlette.responses import Response
 from starlette.types import Receive
 
+from llm_router.aio import off_loop
 from llm_router.api import responses_state as state
+from llm_router.api.body import is_big
 from llm_router.api.errors import describe
 from llm_router.api.responses_schema import Decoded, ResponsesIn, decode, read_request
 from llm_router.api.responses_wire import (
@@ -92,7 +94,8 @@ async def handle_responses(gateway: Gateway, ctx: RequestContext, raw: bytes, re
 
 async def _prepare(gateway: Gateway, ctx: RequestContext, raw: bytes) -> _Call:
     """Validate and decode; chain a stored previous response; refuse what cannot be sent."""
-    body, data = read_request(raw)
+    big = is_big(raw)
+    body, data = await off_loop(big, read_request, raw)
     previous, translated = body.previous_response_id, _may_translate(gateway, body.model)
     store, owner = gateway.response_store, ctx.principal.key_id
     chained = await state.history(store, previous, owner) if previous is not None else None
@@ -102,7 +105,7 @@ async def _prepare(gateway: Gateway, ctx: RequestContext, raw: bytes) -> _Call:
         body = body.model_copy(update={"input": data["input"], "previous_response_id": None})
     elif previous is not None and translated:
         raise state.not_found(previous)
-    decoded = decode(body, data)
+    decoded = await off_loop(big, decode, body, data)
     if translated and decoded.blocker is not None:
         raise decoded.blocker
     keep = None

@@ -9,6 +9,7 @@ from typing import Any, ClassVar, Protocol
 
 import orjson
 
+from llm_router.aio import off_loop
 from llm_router.config.deployment import Deployment
 from llm_router.errors import (
     ProviderError,
@@ -20,6 +21,9 @@ from llm_router.messages import ChatChunk, ChatRequest, ChatResponse, merge_chun
 from llm_router.observability.state import current_state
 from llm_router.providers.http import UpstreamClient
 from llm_router.providers.sse import MAX_EVENT_BYTES, SSEDecoder, SSEEvent
+
+#: A request of this many messages or more is translated for its provider off the loop.
+BIG_REQUEST = 1024
 
 
 class ChatModel(ABC):
@@ -91,13 +95,21 @@ class HTTPChatModel(ChatModel):
     def parse_error(self, body: Any) -> tuple[str | None, str]:
         """The provider's error type and message from a decoded error body."""
 
+    async def encode_body(self, request: ChatRequest, stream: bool) -> bytes:
+        """The encoded body for ``request``: translated off the loop when the request is long
+        (``BIG_REQUEST`` messages or more; bad-input matrix I8)."""
+        return await off_loop(len(request.messages) >= BIG_REQUEST, self._encode, request, stream)
+
+    def _encode(self, request: ChatRequest, stream: bool) -> bytes:
+        return orjson.dumps(self.build_body(request, stream))
+
     @property
     def url(self) -> str:
         """The full endpoint URL."""
         return self.deployment.base_url.rstrip("/") + self.path
 
     async def send_message(self, request: ChatRequest) -> ChatResponse:
-        _, response = await self.exchange(orjson.dumps(self.build_body(request, stream=False)))
+        _, response = await self.exchange(await self.encode_body(request, stream=False))
         return response
 
     async def exchange(self, body: bytes) -> tuple[bytes, ChatResponse]:
@@ -124,7 +136,7 @@ class HTTPChatModel(ChatModel):
             ) from None
 
     async def stream_message(self, request: ChatRequest) -> AsyncIterator[ChatChunk]:
-        body = orjson.dumps(self.build_body(request, stream=True))
+        body = await self.encode_body(request, stream=True)
         translator = self.stream_translator()
         try:
             async with self._post(body) as upstream:

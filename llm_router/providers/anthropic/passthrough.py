@@ -17,6 +17,7 @@ from collections.abc import AsyncIterator
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
+import msgspec
 import orjson
 
 from llm_router.errors import ProviderError, UpstreamProtocolError
@@ -37,10 +38,21 @@ def origin_of(request: ChatRequest) -> WireBody | None:
     return origin if origin is not None and origin.format == "anthropic" else None
 
 
+#: A client body this big gets its ``model`` replaced in its bytes rather than re-encoded.
+SPLICE_BYTES = 256 * 1024
+_TOP: msgspec.json.Decoder[dict[str, msgspec.Raw]] = msgspec.json.Decoder(dict[str, msgspec.Raw])
+
+
 def upstream_body(origin: WireBody, model: str) -> bytes:
-    """The bytes to send: the client's own when its ``model`` is already the upstream's."""
+    """The bytes to send: the client's own when its ``model`` is already the upstream's; for a
+    big body, its bytes with the one value replaced (re-encoding 100,000 messages holds the
+    loop for tens of milliseconds; copying their bytes, one)."""
     if origin.raw is not None and origin.body.get("model") == model:
         return origin.raw
+    if origin.raw is not None and len(origin.raw) >= SPLICE_BYTES:
+        top = _TOP.decode(origin.raw)
+        top["model"] = msgspec.Raw(orjson.dumps(model))
+        return msgspec.json.encode(top)
     return orjson.dumps({**origin.body, "model": model})
 
 

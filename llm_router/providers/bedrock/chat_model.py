@@ -153,7 +153,7 @@ class BedrockChatModel(HTTPChatModel):
                                         provider=self.provider) from None
 
     async def stream_message(self, request: ChatRequest) -> AsyncIterator[ChatChunk]:
-        body = orjson.dumps(self.build_body(request, stream=True))
+        body = await self.encode_body(request, stream=True)
         url = self.model_url("converse-stream")
         headers = await self.signed_headers(url, body)
         translator, timeouts = self.stream_translator(), self.deployment.timeouts

@@ -77,7 +77,7 @@ class GeminiChatModel(HTTPChatModel):
         return classify_status(self.provider, status, message, upstream_type, wait)
 
     async def stream_message(self, request: ChatRequest) -> AsyncIterator[ChatChunk]:
-        body = orjson.dumps(self.build_body(request, stream=True))
+        body = await self.encode_body(request, stream=True)
         translator = self.stream_translator()
         try:
             async with self.http.post(self.stream_url, self.headers(), body, self.deployment.timeouts,

@@ -11,8 +11,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
-import orjson
-
 from llm_router.messages import ChatChunk, ChatRequest, ChatResponse
 from llm_router.providers import reasoning
 from llm_router.providers.base import HTTPChatModel, StreamTranslator
@@ -45,7 +43,7 @@ class OpenAIChatModel(HTTPChatModel):
     async def send_message(self, request: ChatRequest) -> ChatResponse:
         if responses.passes_through(self.provider, request):
             return await responses.send(self, request)
-        raw = await self.fetch(orjson.dumps(self.build_body(request, stream=False)))
+        raw = await self.fetch(await self.encode_body(request, stream=False))
         if request.origin is not None and request.origin.format == "openai":  # passed through
             return self.read_response(raw, lambda body: translate.response_from_body(body, raw))
         return self.read_response(raw)
