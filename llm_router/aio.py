@@ -57,14 +57,13 @@ def running_loop() -> asyncio.AbstractEventLoop:
     return asyncio.get_running_loop()
 
 
-async def off_loop(heavy: bool, fn: Callable[_P, _T], *args: _P.args, **kwargs: _P.kwargs) -> _T:
-    """``fn(*args, **kwargs)``: right here when not ``heavy``, else in a worker thread (the
-    request's context copied), so that a big request's decoding, validation, translation or
-    counting does not hold the loop: the interpreter switches threads every few milliseconds
-    (``sys.getswitchinterval``) between the worker's Python steps, and the loop serves the
-    other requests in those turns. For pure functions only (no loop, no shared state)."""
-    if not heavy:
-        return fn(*args, **kwargs)
+async def off_loop(fn: Callable[_P, _T], *args: _P.args, **kwargs: _P.kwargs) -> _T:
+    """``fn(*args, **kwargs)`` in a worker thread (the request's context copied), so that a big
+    request's decoding, validation, translation or counting does not hold the loop: the
+    interpreter switches threads every few milliseconds (``sys.getswitchinterval``) between
+    the worker's Python steps, and the loop serves the other requests in those turns. For pure
+    functions only (no loop, no shared state). Callers test the size first and call ``fn``
+    directly for a small input: ``await off_loop(...) if big else fn(...)`` (an await less)."""
     return await asyncio.to_thread(fn, *args, **kwargs)
 
 

@@ -136,7 +136,7 @@ class Gateway:
         if ctx is not None:
             ctx.model, ctx.request = name, request
             if ctx.prompt_estimate is None and len(request.messages) >= BIG_REQUEST:
-                ctx.prompt_estimate = await off_loop(True, prompt_tokens, request)  # limits' count
+                ctx.prompt_estimate = await off_loop(prompt_tokens, request)  # limits' count
             await self.policies.check(ctx)
         kinds.check_chat(self.router, name)
 

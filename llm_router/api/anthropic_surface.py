@@ -59,7 +59,10 @@ def _read_count(raw: bytes, headers: Mapping[str, str]) -> tuple[CountTokensIn, 
 
 async def handle_messages(gateway: Gateway, ctx: RequestContext, raw: bytes, receive: Receive) -> Response:
     """``POST /v1/messages`` (``?beta=true`` is accepted and ignored)."""
-    body, decoded, estimate = await off_loop(is_big(raw), _read_messages, raw, ctx.headers)
+    if is_big(raw):
+        body, decoded, estimate = await off_loop(_read_messages, raw, ctx.headers)
+    else:
+        body, decoded, estimate = _read_messages(raw, ctx.headers)
     message_id = "msg_" + current_request_id()
     if body.stream:
         stream = await cancel_on_disconnect(receive, gateway.stream(body.model, decoded.request, ctx))
@@ -95,7 +98,7 @@ async def handle_count_tokens(gateway: Gateway, ctx: RequestContext, raw: bytes,
     """``POST /v1/messages/count_tokens``: Anthropic's own count for an Anthropic deployment,
     else the model's tokenizer where one is available, else the documented estimate."""
     big = is_big(raw)
-    body, decoded = await off_loop(big, _read_count, raw, ctx.headers)
+    body, decoded = await off_loop(_read_count, raw, ctx.headers) if big else _read_count(raw, ctx.headers)
     ctx.model, ctx.request = body.model, decoded.request
     await gateway.policies.check(ctx)  # model access and limits apply to counting too
     _, deployments = gateway.router.plan(body.model)
@@ -108,8 +111,11 @@ async def handle_count_tokens(gateway: Gateway, ctx: RequestContext, raw: bytes,
             return Response(status_code=499)
         return Response(answer, media_type="application/json",
                         headers={**headers, "x-llm-router-token-count": "provider"})
-    tokens, how = await off_loop(big, token_count.count, decoded.request, deployment.model,
-                                 model.prompt_texts(decoded.request))
+    texts = model.prompt_texts(decoded.request)
+    if big:
+        tokens, how = await off_loop(token_count.count, decoded.request, deployment.model, texts)
+    else:
+        tokens, how = token_count.count(decoded.request, deployment.model, texts)
     return Response(orjson.dumps({"input_tokens": tokens}), media_type="application/json",
                     headers={**headers, "x-llm-router-token-count": how})
 

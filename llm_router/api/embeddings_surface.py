@@ -25,7 +25,7 @@ from llm_router.providers.embeddings import EmbedRequest
 
 async def handle_embeddings(gateway: Gateway, ctx: RequestContext, raw: bytes, receive: Receive) -> Response:
     """``POST /v1/embeddings``."""
-    body, request = await off_loop(is_big(raw), _read, raw)
+    body, request = await off_loop(_read, raw) if is_big(raw) else _read(raw)
     result = await cancel_on_disconnect(receive, gateway.embed(body.model, request, ctx))
     if result is None:
         return Response(status_code=499)

@@ -41,7 +41,7 @@ async def handle_completions(gateway: Gateway, ctx: RequestContext, raw: bytes,
                              receive: Receive) -> Response:
     """``POST /v1/chat/completions`` in OpenAI's wire format, whole or streamed. The client's
     body rides along (``origin``): a deployment speaking OpenAI's format sends it on as it is."""
-    body, canonical = await off_loop(is_big(raw), _read, raw)
+    body, canonical = await off_loop(_read, raw) if is_big(raw) else _read(raw)
     if body.stream:
         stream = await cancel_on_disconnect(receive, gateway.stream(body.model, canonical, ctx))
         if stream is None:

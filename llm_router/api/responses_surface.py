@@ -95,7 +95,7 @@ async def handle_responses(gateway: Gateway, ctx: RequestContext, raw: bytes, re
 async def _prepare(gateway: Gateway, ctx: RequestContext, raw: bytes) -> _Call:
     """Validate and decode; chain a stored previous response; refuse what cannot be sent."""
     big = is_big(raw)
-    body, data = await off_loop(big, read_request, raw)
+    body, data = await off_loop(read_request, raw) if big else read_request(raw)
     previous, translated = body.previous_response_id, _may_translate(gateway, body.model)
     store, owner = gateway.response_store, ctx.principal.key_id
     chained = await state.history(store, previous, owner) if previous is not None else None
@@ -105,7 +105,7 @@ async def _prepare(gateway: Gateway, ctx: RequestContext, raw: bytes) -> _Call:
         body = body.model_copy(update={"input": data["input"], "previous_response_id": None})
     elif previous is not None and translated:
         raise state.not_found(previous)
-    decoded = await off_loop(big, decode, body, data)
+    decoded = await off_loop(decode, body, data) if big else decode(body, data)
     if translated and decoded.blocker is not None:
         raise decoded.blocker
     keep = None

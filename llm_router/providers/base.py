@@ -98,9 +98,12 @@ class HTTPChatModel(ChatModel):
     async def encode_body(self, request: ChatRequest, stream: bool) -> bytes:
         """The encoded body for ``request``: translated off the loop when the request is long
         (``BIG_REQUEST`` messages or more; bad-input matrix I8)."""
-        return await off_loop(len(request.messages) >= BIG_REQUEST, self._encode, request, stream)
+        if len(request.messages) >= BIG_REQUEST:
+            return await off_loop(self.encode, request, stream)
+        return self.encode(request, stream)
 
-    def _encode(self, request: ChatRequest, stream: bool) -> bytes:
+    def encode(self, request: ChatRequest, stream: bool) -> bytes:
+        """The encoded body for ``request``, here."""
         return orjson.dumps(self.build_body(request, stream))
 
     @property
